@@ -1,0 +1,188 @@
+"""The design: response, fixed-effects matrix and random-effects blocks of a model on data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, FormulaError
+from ..formula.terms import ModelFormula
+from .fixed import FixedEffects, fixed_effects
+from .grouping import grouping_factor
+from .matrix import model_matrix, required_columns
+from .random import ReBlock
+
+__all__ = ["Design", "build_design"]
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """Everything the engine needs from the data, built once.
+
+    Attributes
+    ----------
+    formula : ModelFormula
+    y : ndarray of float64, shape (n,)
+    fixed : FixedEffects
+        X (aliased columns already dropped), its names and the dropped names.
+    blocks : tuple of ReBlock
+        Random-effects terms sorted by number of levels, largest first (stable),
+        which is the order of θ, as in lme4.
+    n_missing : int
+        Rows dropped because a used column was missing.
+    row_index : ndarray
+        Labels of the rows used, in the order of ``y``.
+    """
+
+    formula: ModelFormula
+    y: np.ndarray
+    fixed: FixedEffects
+    blocks: tuple[ReBlock, ...]
+    n_missing: int
+    row_index: np.ndarray
+
+    @property
+    def X(self) -> np.ndarray:  # noqa: N802 - the conventional name
+        """Fixed-effects model matrix, shape (n, p)."""
+        return self.fixed.X
+
+    @property
+    def nobs(self) -> int:
+        """Number of observations used."""
+        return int(self.y.shape[0])
+
+
+def _used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
+    used: list[str] = []
+
+    def add(names: set[str] | tuple[str, ...], where: str) -> None:
+        for name in sorted(names) if isinstance(names, set) else names:
+            if name not in frame.columns:
+                known = ", ".join(map(str, list(frame.columns)[:20]))
+                raise DataError(f"unknown column {name!r} in the {where}; the data have: {known}")
+            if name not in used:
+                used.append(name)
+
+    add(required_columns(formula.response, "response"), "response")
+    add(required_columns(formula.fixed, "fixed part"), "fixed part")
+    for term in formula.random:
+        add(required_columns(term.lhs, f"random term {term.text}"), f"random term {term.text}")
+        add(term.group, f"grouping of {term.text}")
+    return used
+
+
+def _prepare(frame: pd.DataFrame, used: list[str], grouping: set[str]) -> tuple[pd.DataFrame, int]:
+    """Keep the used columns, drop rows with missing values, make booleans categorical."""
+    data = frame.loc[:, used]
+    missing = data.isna().any(axis=1).to_numpy()
+    n_missing = int(missing.sum())
+    if n_missing:
+        data = data.loc[~missing]
+    if len(data) == 0:
+        raise DataError(
+            f"no rows left: all {len(frame)} rows have a missing value in {', '.join(map(repr, used))}"
+            if len(frame)
+            else "the data have no rows"
+        )
+    for name in used:
+        column = data[name]
+        if name not in grouping and pd.api.types.is_bool_dtype(column.dtype):
+            data = data.assign(**{name: pd.Categorical(np.where(column, "TRUE", "FALSE"), ["FALSE", "TRUE"])})
+        elif pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+            bad = ~np.isfinite(column.to_numpy(dtype=np.float64))
+            if bad.any():
+                raise DataError(f"column {name!r} has {int(bad.sum())} infinite values")
+    return data, n_missing
+
+
+def _response(formula: ModelFormula, data: pd.DataFrame) -> np.ndarray:
+    name = formula.response.strip("`")
+    if name in data.columns:
+        column = data[name]
+        dtype = column.dtype
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+            raise DataError(f"the response {name!r} is not numeric (it has type {dtype})")
+        return column.to_numpy(dtype=np.float64)
+    matrix = model_matrix(f"0 + {formula.response}", data, "response")
+    if matrix.values.shape[1] != 1:
+        raise DataError(f"the response {formula.response!r} is not one numeric column")
+    y = matrix.values[:, 0]
+    if not np.all(np.isfinite(y)):
+        raise DataError(f"the response {formula.response!r} has {int((~np.isfinite(y)).sum())} non-finite values")
+    return y
+
+
+def _check_finite(values: np.ndarray, names: tuple[str, ...], where: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        column = names[int(np.nonzero(bad.any(axis=0))[0][0])]
+        raise DataError(f"the {where} column {column!r} has {int(bad.sum())} non-finite values (log of 0?)")
+
+
+def build_design(formula: ModelFormula, frame: pd.DataFrame, check_identifiable: bool = True) -> Design:
+    """Turn a parsed formula and a data frame into a :class:`Design`.
+
+    Parameters
+    ----------
+    formula : ModelFormula
+    frame : DataFrame
+    check_identifiable : bool
+        Refuse, as lme4 does, grouping factors with one level or with as many levels
+        as observations, and more random effects than observations. The diagnosis
+        turns this off to explain such models instead.
+
+    Raises
+    ------
+    FormulaError
+        No random-effects term.
+    DataError
+        Unknown column, non-numeric response, no rows, unidentifiable grouping.
+    """
+    if not formula.random:
+        raise FormulaError(
+            f"the formula {formula.text!r} has no random-effects term such as (1 | group); "
+            "for a model without random effects use ordinary least squares"
+        )
+    used = _used_columns(formula, frame)
+    grouping = {name for term in formula.random for name in term.group}
+    data, n_missing = _prepare(frame, used, grouping)
+    y = _response(formula, data)
+    fixed = fixed_effects(formula.fixed, data)
+    _check_finite(fixed.X, fixed.names, "fixed-effects")
+    blocks = []
+    for term in formula.random:
+        factor = grouping_factor(data, term.group)
+        lhs = model_matrix(term.lhs, data, f"random term {term.text}")
+        _check_finite(lhs.values, lhs.names, f"random term {term.text}")
+        if lhs.values.shape[1] == 0:
+            raise FormulaError(f"the random term {term.text} has no columns")
+        blocks.append(ReBlock(term, factor, lhs.names, lhs.values))
+    n = y.shape[0]
+    if check_identifiable:
+        _check_levels(blocks, n)
+    blocks.sort(key=lambda b: -b.nlevels)
+    return Design(formula, y, fixed, tuple(blocks), n_missing, data.index.to_numpy())
+
+
+def _check_levels(blocks: list[ReBlock], n: int) -> None:
+    for block in blocks:
+        if block.nlevels < 2:
+            raise DataError(
+                f"grouping factor {block.group!r} has only one level in the data used: a variance "
+                f"between its levels cannot be estimated (lme4 refuses this too); drop {block.term.text} "
+                "or use a factor with several levels"
+            )
+        if block.nlevels >= n:
+            raise DataError(
+                f"grouping factor {block.group!r} has as many levels ({block.nlevels}) as observations: "
+                f"the variance of {block.term.text} cannot be told apart from the residual variance "
+                "(lme4 refuses this too); run `lmmdx diagnose` for an explanation"
+            )
+    q = sum(b.nlevels * b.k for b in blocks)
+    if q >= n:
+        raise DataError(
+            f"the model asks for {q} random effects but there are only {n} observations "
+            "(lme4 refuses this too); simplify the random-effects terms"
+        )

@@ -1,0 +1,82 @@
+"""The fixed-effects matrix X, with aliased (linearly dependent) columns dropped and named."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+
+from .matrix import model_matrix
+
+__all__ = ["FixedEffects", "fixed_effects", "ALIAS_TOLERANCE"]
+
+#: A column is aliased when its part orthogonal to the columns before it is smaller
+#: than this fraction of its norm (lme4 uses 1e-7 in its rank check of X).
+ALIAS_TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True, slots=True)
+class FixedEffects:
+    """Fixed-effects model matrix.
+
+    Attributes
+    ----------
+    X : ndarray of float64, shape (n, p)
+        Full-rank model matrix.
+    names : tuple of str, length p
+        lme4-style column names.
+    dropped : tuple of str
+        Columns dropped because they are linear combinations of earlier ones.
+    """
+
+    X: np.ndarray
+    names: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+
+def aliased_columns(X: np.ndarray) -> np.ndarray:  # noqa: N803
+    """Boolean mask of columns that are (numerically) combinations of earlier columns.
+
+    A pivoted QR tells whether X has full rank; only when it does not are the
+    columns walked in order, so that the later of two aliased columns is dropped.
+    """
+    p = X.shape[1]
+    norms = np.linalg.norm(X, axis=0)
+    alias = norms == 0
+    if p == 0:
+        return alias
+    r = scipy.linalg.qr(X, mode="r", pivoting=True, check_finite=False)[0]
+    diag = np.abs(np.diag(r))
+    if diag.size == p and diag[-1] > ALIAS_TOLERANCE * diag[0] and not alias.any():
+        return alias
+    kept: list[int] = []
+    for j in range(p):
+        if alias[j]:
+            continue
+        if kept:
+            coef = np.linalg.lstsq(X[:, kept], X[:, j], rcond=None)[0]
+            residual = np.linalg.norm(X[:, j] - X[:, kept] @ coef)
+        else:
+            residual = norms[j]
+        if residual <= ALIAS_TOLERANCE * norms[j]:
+            alias[j] = True
+        else:
+            kept.append(j)
+    return alias
+
+
+def fixed_effects(rhs: str, data: pd.DataFrame) -> FixedEffects:
+    """Materialise the fixed part ``rhs`` on ``data`` and drop aliased columns."""
+    matrix = model_matrix(rhs, data, "fixed part")
+    X = matrix.values  # noqa: N806
+    if X.shape[1] == 0:
+        return FixedEffects(X, (), ())
+    alias = aliased_columns(X)
+    if not alias.any():
+        return FixedEffects(X, matrix.names, ())
+    keep = ~alias
+    names = tuple(n for n, k in zip(matrix.names, keep, strict=True) if k)
+    dropped = tuple(n for n, k in zip(matrix.names, keep, strict=True) if not k)
+    return FixedEffects(np.ascontiguousarray(X[:, keep]), names, dropped)

@@ -1,0 +1,267 @@
+"""The profiled REML / ML criterion as a function of θ, computed from :class:`Blocks`.
+
+Write Λ(θ) for the block-diagonal relative covariance factor. The criterion needs
+the Cholesky factor of the penalised cross-product matrix of ``[ZΛ, X, y]``::
+
+    [ΛᵀZᵀZΛ + I   ΛᵀZᵀX   ΛᵀZᵀy]
+    [XᵀZΛ         XᵀX     Xᵀy  ]   =  L Lᵀ
+    [yᵀZΛ         yᵀX     yᵀy  ]
+
+computed blockwise: the first term (most levels) is block diagonal and is
+eliminated level by level; what remains, of order ``m = q_rest + p + 1``, is
+factored densely. From L: ``log|L_Z|²``, ``log|L_X|²`` and the penalised residual
+sum of squares ``r² = L[-1, -1]²`` give the criterion in closed form, and REML
+differs from ML only in the denominator and the ``log|L_X|²`` term
+(Bates et al. 2015, JSS 67(1), eqs. 34 and 41).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.linalg.lapack as lapack
+import scipy.sparse as sp
+
+from .crossprod import Blocks
+from .schur import SchurOperator, packed_pairs
+from .theta import ThetaLayout
+
+__all__ = ["DevianceParts", "ProfiledDeviance", "Solution", "criterion"]
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+@dataclass(frozen=True, slots=True)
+class DevianceParts:
+    """The three numbers the criterion is made of.
+
+    Attributes
+    ----------
+    logdet_l : float
+        ``log|ΛᵀZᵀZΛ + I|``.
+    logdet_x : float
+        ``log|L_X|²``, the log-determinant of X's block after eliminating the random effects.
+    pwrss : float
+        Penalised residual sum of squares at the conditional optimum of (β, u).
+    """
+
+    logdet_l: float
+    logdet_x: float
+    pwrss: float
+
+
+def criterion(parts: DevianceParts, n: int, p: int, reml: bool) -> float:
+    """Profiled deviance (ML) or REML criterion, with σ and β profiled out."""
+    if parts.pwrss <= 0.0:
+        return -np.inf
+    if reml:
+        dof = n - p
+        return parts.logdet_l + parts.logdet_x + dof * (1.0 + _LOG_2PI + np.log(parts.pwrss / dof))
+    return parts.logdet_l + n * (1.0 + _LOG_2PI + np.log(parts.pwrss / n))
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """Everything that follows from θ at the optimum.
+
+    Attributes
+    ----------
+    theta : ndarray
+    objective : float
+    parts : DevianceParts
+    sigma : float
+        Residual standard deviation (``r²/(n-p)`` for REML, ``r²/n`` for ML).
+    beta : ndarray, shape (p,)
+    lx : ndarray, shape (p, p)
+        Lower Cholesky factor of X's block; ``Var(β̂) = σ² (L_X L_Xᵀ)⁻¹``.
+    u : list of ndarray, each (ℓᵢ, kᵢ)
+        Spherical random effects, in engine order.
+    b : list of ndarray, each (ℓᵢ, kᵢ)
+        Conditional modes ``b = Λu`` of each term.
+    """
+
+    theta: np.ndarray
+    objective: float
+    parts: DevianceParts
+    sigma: float
+    beta: np.ndarray
+    lx: np.ndarray
+    u: list[np.ndarray]
+    b: list[np.ndarray]
+
+    @property
+    def vcov_beta(self) -> np.ndarray:
+        """Covariance matrix of β̂, shape (p, p)."""
+        inv = scipy.linalg.solve_triangular(self.lx, np.eye(self.lx.shape[0]), lower=True)
+        return self.sigma**2 * (inv.T @ inv)
+
+
+class ProfiledDeviance:
+    """Evaluates the criterion at θ from the blocks; a private workspace of the fit.
+
+    Instances hold only read-only precomputed structure, so one instance may be
+    evaluated from several threads.
+    """
+
+    def __init__(self, blocks: Blocks) -> None:
+        self.blocks = blocks
+        self.layout = ThetaLayout(blocks.sizes)
+        self.n, self.p, self.m = blocks.n, blocks.p, blocks.m
+        self.q_rest = blocks.q_rest
+        k1 = blocks.sizes[0]
+        self._k1 = k1
+        rows, cols = packed_pairs(k1)
+        self._a11_packed = np.ascontiguousarray(blocks.a11[:, rows, cols].T)
+        self._segments: list[tuple[int, int, int]] = []
+        at = 0
+        for nlev, k in zip(blocks.levels[1:], blocks.sizes[1:], strict=True):
+            self._segments.append((at, nlev, k))
+            at += nlev * k
+        self._scalar_rest = all(k == 1 for _, _, k in self._segments)
+        if self._scalar_rest:
+            # θ index of each rest row's λ; index ntheta stands for 1 (X and y rows)
+            index = np.full(self.m, self.layout.ntheta, dtype=np.int64)
+            for (start, nlev, _), offset in zip(self._segments, self.layout.offsets[1:], strict=True):
+                index[start : start + nlev] = offset
+            self._lam_index = index
+        self._schur = SchurOperator(blocks.a21, k1, full=not self._scalar_rest)
+        self._diag_rest = np.arange(self.q_rest) * (self.m + 1)
+
+    @property
+    def ntheta(self) -> int:
+        """Number of θ parameters."""
+        return self.layout.ntheta
+
+    # -- the first term, level by level -------------------------------------------------
+    def _first_term(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """``Σⱼ log|Dⱼ|`` and the packed ``Mⱼ = T₁ Dⱼ⁻¹ T₁ᵀ`` of every level ``j``.
+
+        Closed forms for k₁ = 1 and 2 (the common cases), batched Cholesky otherwise.
+        """
+        a = self._a11_packed
+        if self._k1 == 1:
+            lam2 = float(theta[0]) ** 2
+            d = lam2 * a[0] + 1.0
+            return float(np.log(d).sum()), lam2 / d
+        if self._k1 == 2:
+            t0, t1, t2 = (float(v) for v in theta[:3])
+            tt = np.array([[t0 * t0, 2 * t0 * t1, t1 * t1], [0.0, t0 * t2, t1 * t2], [0.0, 0.0, t2 * t2]])
+            d = tt @ a
+            d[0] += 1.0
+            d[2] += 1.0
+            det = d[0] * d[2] - d[1] * d[1]
+            inv = d[::-1] / det
+            inv[1] = -inv[1]
+            back = np.array([[t0 * t0, 0.0, 0.0], [t0 * t1, t0 * t2, 0.0], [t1 * t1, 2 * t1 * t2, t2 * t2]])
+            return float(np.log(det).sum()), (back @ inv).ravel()
+        t1 = self.layout.factors(theta)[0]
+        dmat = t1.T @ self.blocks.a11 @ t1 + np.eye(self._k1)
+        chol = np.linalg.cholesky(dmat)
+        half = t1 @ np.linalg.inv(chol).transpose(0, 2, 1)
+        mats = half @ half.transpose(0, 2, 1)
+        rows, cols = packed_pairs(self._k1)
+        logdet = 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
+        return logdet, np.ascontiguousarray(mats[:, rows, cols].T).ravel()
+
+    # -- the rest block -------------------------------------------------------------------
+    def _scale_rest(self, g: np.ndarray, theta: np.ndarray) -> None:
+        """In place: ``G ← Λ_restᵀ G Λ_rest`` (identity on the X and y rows)."""
+        if not self._segments:
+            return
+        if self._scalar_rest:
+            lam = np.append(theta, 1.0)[self._lam_index]
+            g *= lam[:, None]
+            g *= lam[None, :]
+            return
+        m = self.m
+        factors = self.layout.factors(theta)
+        for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
+            cols = slice(at, at + nlev * k)
+            g[:, cols] = (g[:, cols].reshape(m, nlev, k) @ t).reshape(m, nlev * k)
+            g[cols, :] = (t.T @ g[cols, :].reshape(nlev, k, m)).reshape(nlev * k, m)
+
+    def _rest_factor(self, theta: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """First-term log-determinant and the lower Cholesky factor of the rest block.
+
+        The factor is None when the rest block is not numerically positive definite.
+        """
+        logdet1, packed = self._first_term(theta)
+        g = self.blocks.a22 - self._schur.apply(packed)
+        self._scale_rest(g, theta)
+        g.flat[self._diag_rest] += 1.0
+        # g is C-ordered: its transpose is Fortran-ordered, and the upper factor of gᵀ
+        # is stored in g's lower triangle.
+        chol, info = lapack.dpotrf(g.T, lower=0, clean=0, overwrite_a=1)
+        if info != 0:
+            return logdet1, None
+        return logdet1, chol.T
+
+    def parts(self, theta: np.ndarray) -> DevianceParts | None:
+        """The :class:`DevianceParts` at θ, or None when the factorisation fails."""
+        logdet1, lr = self._rest_factor(theta)
+        if lr is None:
+            return None
+        diag = np.diagonal(lr)
+        q = self.q_rest
+        with np.errstate(divide="ignore"):
+            logdet_rest = 2.0 * float(np.log(diag[:q]).sum())
+            logdet_x = 2.0 * float(np.log(diag[q : q + self.p]).sum())
+        return DevianceParts(logdet1 + logdet_rest, logdet_x, float(diag[-1]) ** 2)
+
+    def __call__(self, theta: np.ndarray, reml: bool) -> float:
+        """The criterion at θ (``inf`` when the factorisation fails)."""
+        parts = self.parts(theta)
+        if parts is None:
+            return np.inf
+        return criterion(parts, self.n, self.p, reml)
+
+    # -- the solution at θ ----------------------------------------------------------------
+    def solve(self, theta: np.ndarray, reml: bool) -> Solution:
+        """β̂, σ̂, the conditional modes and the factor of X's block at θ."""
+        theta = np.asarray(theta, dtype=np.float64)
+        logdet1, lr = self._rest_factor(theta)
+        factors = self.layout.factors(theta)
+        if lr is None:
+            raise np.linalg.LinAlgError("the penalised cross-product matrix is not positive definite")
+        lr = np.tril(lr)
+        m, q, p = self.m, self.q_rest, self.p
+        diag = np.diagonal(lr)
+        with np.errstate(divide="ignore"):
+            parts = DevianceParts(
+                logdet1 + 2.0 * float(np.log(diag[:q]).sum()),
+                2.0 * float(np.log(diag[q : q + p]).sum()),
+                float(diag[-1]) ** 2,
+            )
+        x_rest = scipy.linalg.solve_triangular(lr[:-1, :-1], lr[-1, :-1], lower=True, trans="T")
+        # first term: L₁ⱼᵀ u₁ⱼ = c₁ⱼ − Wⱼᵀ x_rest, with W = Λ_restᵀ RᵀZ₁ Λ₁ L₁⁻ᵀ
+        t1 = factors[0]
+        k1, l1 = t1.shape[0], self.blocks.levels[0]
+        chol1 = np.linalg.cholesky(t1.T @ self.blocks.a11 @ t1 + np.eye(k1))
+        lam_rest = _rest_lambda(self._segments, factors[1:], m)
+        weighted = np.concatenate([x_rest, [-1.0]])
+        # (Λ_restᵀ RᵀZ₁ Λ₁)ᵀ [x_rest; -1] per level, then L₁ⱼ⁻¹
+        proj = (self.blocks.a21.T @ (lam_rest @ weighted)).reshape(l1, k1) @ t1
+        v = np.linalg.solve(chol1, -proj[:, :, None])
+        u1 = np.linalg.solve(chol1.transpose(0, 2, 1), v)[:, :, 0]
+        u = [u1]
+        for (at, nlev, k), _ in zip(self._segments, factors[1:], strict=True):
+            u.append(x_rest[at : at + nlev * k].reshape(nlev, k))
+        b = [ui @ t.T for ui, t in zip(u, factors, strict=True)]
+        beta = x_rest[q : q + p]
+        dof = self.n - p if reml else self.n
+        sigma = float(np.sqrt(parts.pwrss / dof))
+        objective = criterion(parts, self.n, p, reml)
+        return Solution(theta, objective, parts, sigma, beta, lr[q : q + p, q : q + p].copy(), u, b)
+
+
+def _rest_lambda(segments: list[tuple[int, int, int]], factors: list[np.ndarray], m: int) -> sp.csr_array:
+    """Λ_rest as a sparse block-diagonal matrix (identity on the X and y rows)."""
+    parts: list[sp.sparray] = []
+    at = 0
+    for (start, nlev, _), t in zip(segments, factors, strict=True):
+        parts.append(sp.kron(sp.eye_array(nlev), sp.csr_array(t)))
+        at = start + nlev * t.shape[0]
+    parts.append(sp.eye_array(m - at))
+    return sp.csr_array(sp.block_diag(parts))

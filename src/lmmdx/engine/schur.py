@@ -1,0 +1,105 @@
+"""The first term's contribution to the rest block: ``Σⱼ Vⱼ Mⱼ Vⱼᵀ``.
+
+With ``V = RᵀZ₁`` split by the levels ``j`` of the first term and
+``Mⱼ = T₁ Dⱼ⁻¹ T₁ᵀ`` (``Dⱼ = T₁ᵀ(Z₁ᵀZ₁)ⱼT₁ + I``), eliminating the first term
+from the penalised normal equations subtracts this ``m × m`` matrix from ``RᵀR``.
+It is linear in the ``Mⱼ``, so it is one fixed linear operator, built once from
+the non-zero pattern of ``RᵀZ₁`` (the pattern a blocked Cholesky would follow),
+applied to the packed ``Mⱼ``: dense when small, sparse otherwise.
+
+Packed layout: the lower triangle of the symmetric ``Mⱼ`` in the order of
+:func:`packed_pairs`, entry-major: ``packed[e * ℓ₁ + j]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["SchurOperator", "packed_pairs", "DENSE_OPERATOR_LIMIT"]
+
+#: Operators with at most this many entries (m² · ℓ₁ · k₁(k₁+1)/2) are stored dense.
+DENSE_OPERATOR_LIMIT = 200_000
+#: Pairs generated at once while building the operator (bounds memory).
+_PAIR_CHUNK = 2_000_000
+
+
+def packed_pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``a`` and columns ``b`` (a ≥ b) of the packed lower triangle of a k × k matrix."""
+    rows, cols = np.tril_indices(k)
+    return rows, cols
+
+
+def _packed_index(k: int) -> np.ndarray:
+    """``index[a, b]``: position of (a, b) or (b, a) in the packed layout."""
+    rows, cols = packed_pairs(k)
+    index = np.zeros((k, k), dtype=np.int64)
+    index[rows, cols] = np.arange(rows.size)
+    index[cols, rows] = np.arange(rows.size)
+    return index
+
+
+class SchurOperator:
+    """Maps packed ``M`` (k₁(k₁+1)/2 · ℓ₁,) to ``Σⱼ Vⱼ Mⱼ Vⱼᵀ`` (m, m).
+
+    Parameters
+    ----------
+    a21 : sparse array, shape (m, ℓ₁k₁)
+    k1 : int
+    full : bool
+        Fill both triangles (needed when the rest block holds vector-valued terms);
+        otherwise only the lower triangle is filled.
+    """
+
+    def __init__(self, a21: sp.csc_array, k1: int, full: bool) -> None:
+        m, q1 = a21.shape
+        self.m = m
+        op = _pair_operator(a21, k1, full)
+        if m * m * op.shape[1] <= DENSE_OPERATOR_LIMIT:
+            self._op: np.ndarray | sp.csr_array = op.toarray()
+        else:
+            self._op = op
+
+    def apply(self, packed: np.ndarray) -> np.ndarray:
+        """The (m, m) matrix for the packed per-level matrices."""
+        return (self._op @ packed).reshape(self.m, self.m)
+
+
+def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> sp.csr_array:
+    """Sparse (m², ℓ₁k₁(k₁+1)/2) operator of :class:`SchurOperator`."""
+    m, q1 = a21.shape
+    l1 = q1 // k1
+    coo = a21.tocoo()
+    level = (coo.col // k1).astype(np.int64)
+    order = np.lexsort((coo.row, level))
+    rows = coo.row[order].astype(np.int64)
+    level = level[order]
+    within = (coo.col[order] % k1).astype(np.int64)
+    vals = coo.data[order]
+    counts = np.bincount(level, minlength=l1)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    per_entry = counts[level]
+    packed = _packed_index(k1)
+    bounds = np.concatenate([[0], np.cumsum(per_entry)])
+    cells, cols, values = [], [], []
+    first = 0
+    while first < rows.size:
+        last = int(np.searchsorted(bounds, bounds[first] + _PAIR_CHUNK, side="right")) - 1
+        last = min(max(last, first + 1), rows.size)
+        e1 = np.repeat(np.arange(first, last), per_entry[first:last])
+        offset = np.arange(e1.size) + bounds[first] - bounds[e1]
+        e2 = starts[level[e1]] + offset
+        r1, r2 = rows[e1], rows[e2]
+        if not full:
+            keep = r1 >= r2
+            e1, e2, r1, r2 = e1[keep], e2[keep], r1[keep], r2[keep]
+        cells.append(r1 * m + r2)
+        cols.append(packed[within[e1], within[e2]] * l1 + level[e1])
+        values.append(vals[e1] * vals[e2])
+        first = last
+    npk = k1 * (k1 + 1) // 2
+    if not cells:
+        return sp.csr_array((m * m, npk * l1))
+    return sp.csr_array(
+        (np.concatenate(values), (np.concatenate(cells), np.concatenate(cols))), shape=(m * m, npk * l1)
+    )

@@ -1,0 +1,228 @@
+"""The result of a fit: an immutable record of estimates, the optimiser's trace and warnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .engine import OptTrace
+from .model import Model
+from .report.payload import fit_payload
+from .report.text import fit_summary
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["Fit", "VarComp", "Correlation", "FixedEffect", "ConditionalModes"]
+
+
+@dataclass(frozen=True, slots=True)
+class VarComp:
+    """A variance component: ``group`` and ``term`` (both None-free except the residual's term)."""
+
+    group: str
+    term: str | None
+    variance: float
+    sd: float
+
+
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    """Correlation of two random effects of the same term."""
+
+    group: str
+    term1: str
+    term2: str
+    corr: float
+
+
+@dataclass(frozen=True, slots=True)
+class FixedEffect:
+    """One fixed-effect coefficient with its Wald statistics."""
+
+    term: str
+    estimate: float
+    std_error: float
+    t_value: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalModes:
+    """Conditional modes (BLUPs) of one random-effects term.
+
+    Attributes
+    ----------
+    group : str
+    columns : tuple of str
+    levels : tuple of str
+    values : ndarray, shape (len(levels), len(columns))
+    """
+
+    group: str
+    columns: tuple[str, ...]
+    levels: tuple[str, ...]
+    values: np.ndarray
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, dtype=np.float64)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """A fitted linear mixed model (estimates on the user's scale).
+
+    Attributes
+    ----------
+    formula : str
+        The formula as written.
+    reml : bool
+        REML (True) or maximum likelihood (False).
+    nobs : int
+        Observations used.
+    ngroups : Mapping of str to int
+        Levels of each grouping factor.
+    objective : float
+        REML criterion (REML fits) or deviance −2 log L (ML fits), as lme4 reports it.
+    theta : ndarray
+        lme4's θ (relative covariance factors, terms ordered by number of levels).
+    theta_names : tuple of str
+        lme4's names of θ (``"Subject.Days.(Intercept)"``).
+    fixed_names : tuple of str
+    beta : ndarray, shape (p,)
+    vcov_beta : ndarray, shape (p, p)
+    sigma : float
+        Residual standard deviation.
+    random_effects : tuple of VarComp
+        Variance components, the residual last.
+    correlations : tuple of Correlation
+    conditional_modes : tuple of ConditionalModes
+    fitted, residuals : ndarray, shape (n,)
+    converged : bool
+        The optimiser stopped on its tolerance.
+    singular : bool
+        Some random-effects covariance matrix is rank deficient (a θ diagonal
+        element below lme4's 1e-4 on the internal scale).
+    warnings : tuple of str
+    optimizer : OptTrace
+        The optimiser's record (internal θ).
+    dropped_fixed : tuple of str
+        Aliased fixed-effects columns that were dropped.
+    n_missing : int
+        Rows dropped for missing values.
+    model : Model
+        The design and criterion, for diagnosis, inference and refits.
+    theta_internal : ndarray
+        θ on the internal (scaled) coordinates.
+    """
+
+    formula: str
+    reml: bool
+    nobs: int
+    ngroups: Mapping[str, int]
+    objective: float
+    theta: np.ndarray
+    theta_names: tuple[str, ...]
+    fixed_names: tuple[str, ...]
+    beta: np.ndarray
+    vcov_beta: np.ndarray
+    sigma: float
+    random_effects: tuple[VarComp, ...]
+    correlations: tuple[Correlation, ...]
+    conditional_modes: tuple[ConditionalModes, ...]
+    fitted: np.ndarray
+    residuals: np.ndarray
+    converged: bool
+    singular: bool
+    warnings: tuple[str, ...]
+    optimizer: OptTrace
+    dropped_fixed: tuple[str, ...]
+    n_missing: int
+    model: Model
+    theta_internal: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in ("theta", "beta", "vcov_beta", "fitted", "residuals", "theta_internal"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        object.__setattr__(self, "ngroups", MappingProxyType(dict(self.ngroups)))
+
+    # -- derived quantities -------------------------------------------------------------
+    @property
+    def npar(self) -> int:
+        """Number of estimated parameters: β, θ and σ."""
+        return int(self.beta.size + self.theta.size + 1)
+
+    @property
+    def loglik(self) -> float:
+        """Log-likelihood (restricted log-likelihood for REML fits), −objective/2."""
+        return -0.5 * self.objective
+
+    @property
+    def aic(self) -> float:
+        """Akaike's information criterion."""
+        return self.objective + 2.0 * self.npar
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion."""
+        return self.objective + self.npar * float(np.log(self.nobs))
+
+    @property
+    def deviance(self) -> float | None:
+        """−2 log L for ML fits (None for REML fits, whose criterion is :attr:`objective`)."""
+        return None if self.reml else self.objective
+
+    @property
+    def df_resid(self) -> int:
+        """Residual degrees of freedom as lme4 reports them: n − npar."""
+        return self.nobs - self.npar
+
+    @property
+    def std_errors(self) -> np.ndarray:
+        """Standard errors of β̂."""
+        return np.sqrt(np.diag(self.vcov_beta))
+
+    @property
+    def t_values(self) -> np.ndarray:
+        """Wald t values of β̂."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.beta / self.std_errors
+
+    @property
+    def fixed_effects(self) -> tuple[FixedEffect, ...]:
+        """β̂ with standard errors and t values."""
+        return tuple(
+            FixedEffect(name, float(b), float(se), float(t))
+            for name, b, se, t in zip(self.fixed_names, self.beta, self.std_errors, self.t_values, strict=True)
+        )
+
+    def coef(self) -> pd.Series:
+        """β̂ as a Series indexed by term."""
+        return pd.Series(self.beta, index=list(self.fixed_names), name="estimate")
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """Conditional modes of the random effects, one frame per grouping factor."""
+        out: dict[str, pd.DataFrame] = {}
+        for modes in self.conditional_modes:
+            frame = pd.DataFrame(modes.values, index=list(modes.levels), columns=list(modes.columns))
+            out[modes.group] = frame if modes.group not in out else out[modes.group].join(frame)
+        return out
+
+    # -- views ----------------------------------------------------------------------------
+    def summary(self) -> str:
+        """A summary that reads like lme4's."""
+        return fit_summary(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly what ``lmmdx fit --json`` prints."""
+        return fit_payload(self)
+
+    def __repr__(self) -> str:
+        kind = "REML" if self.reml else "ML"
+        return f"<Fit {self.formula!r} ({kind}) objective={self.objective:.4f} nobs={self.nobs}>"

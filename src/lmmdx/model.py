@@ -1,0 +1,85 @@
+"""The bridge from a :class:`Design` to the engine: scaled arrays, blocks and the criterion.
+
+A :class:`Model` is built once per design (the one pass over the rows) and then
+evaluated at any θ on the internal scale; it reports the criterion and the
+estimates on the user's scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .design import Design
+from .engine import Blocks, ProfiledDeviance, Solution, TermData, cross_products
+from .engine.scaling import Scaling, column_transform, relative_factor_to_user
+
+__all__ = ["Model"]
+
+
+def _unstructured_with_intercept(columns: tuple[str, ...]) -> bool:
+    return len(columns) > 1 and "(Intercept)" in columns
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A design ready for optimisation.
+
+    Attributes
+    ----------
+    design : Design
+    scaling : Scaling
+        The internal centring and scaling (see :mod:`lmmdx.engine.scaling`).
+    blocks : Blocks
+        Cross-products of the internally scaled columns.
+    deviance : ProfiledDeviance
+        The criterion over internal θ.
+    """
+
+    design: Design
+    scaling: Scaling
+    blocks: Blocks
+    deviance: ProfiledDeviance
+
+    @classmethod
+    def from_design(cls, design: Design) -> Model:
+        """Scale the columns, make the cross-product blocks and the criterion's workspace."""
+        y = design.y
+        rms = float(np.sqrt(np.mean(y * y)))
+        y_scale = rms if rms > 0 and np.isfinite(rms) else 1.0
+        x = design.X
+        a = column_transform(x, allow_centring=True)
+        terms, transforms = [], []
+        for block in design.blocks:
+            b = column_transform(block.values, _unstructured_with_intercept(block.columns))
+            transforms.append(b)
+            terms.append(TermData(block.factor.codes, block.values @ b, block.nlevels))
+        scaling = Scaling(y_scale, a, tuple(transforms))
+        blocks = cross_products(y / y_scale, x @ a, terms)
+        return cls(design, scaling, blocks, ProfiledDeviance(blocks))
+
+    @property
+    def shift(self) -> dict[bool, float]:
+        """Criterion shift from the internal to the user scale, for ML (False) and REML (True)."""
+        n, p = self.blocks.n, self.blocks.p
+        return {reml: self.scaling.objective_shift(n, p, reml) for reml in (False, True)}
+
+    def objective(self, theta: np.ndarray, reml: bool) -> float:
+        """The user-scale criterion at internal θ."""
+        return self.deviance(theta, reml) + self.scaling.objective_shift(self.blocks.n, self.blocks.p, reml)
+
+    def factors_to_user(self, theta: np.ndarray) -> list[np.ndarray]:
+        """lme4's relative covariance factors (user scale) from internal θ, engine order."""
+        return [
+            relative_factor_to_user(t, b)
+            for t, b in zip(self.deviance.layout.factors(theta), self.scaling.z_transforms, strict=True)
+        ]
+
+    def theta_to_user(self, theta: np.ndarray) -> np.ndarray:
+        """lme4's θ on the user scale from internal θ."""
+        return self.deviance.layout.from_factors(self.factors_to_user(theta))
+
+    def solve(self, theta: np.ndarray, reml: bool) -> Solution:
+        """The internal-scale solution at internal θ."""
+        return self.deviance.solve(theta, reml)
