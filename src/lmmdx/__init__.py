@@ -11,4 +11,4 @@ from .fitting import fit
 
 __version__ = "0.1.0"
 
-__all__ = ["DataError", "Fit", "FitError", "FormulaError", "LmmdxError", "LmmdxWarning", "fit", "__version__"]
+__all__ = ["DataError", "Fit", "FitError", "FormulaError", "LmmdxError", "LmmdxWarning", "__version__", "fit"]

@@ -7,7 +7,7 @@ The command line turns it into that line on stderr and a non-zero exit code.
 
 from __future__ import annotations
 
-__all__ = ["LmmdxError", "FormulaError", "DataError", "FitError", "LmmdxWarning"]
+__all__ = ["DataError", "FitError", "FormulaError", "LmmdxError", "LmmdxWarning"]
 
 
 class LmmdxError(Exception):

@@ -17,7 +17,7 @@ from .report.text import fit_summary
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Fit", "VarComp", "Correlation", "FixedEffect", "ConditionalModes"]
+__all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "VarComp"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from .fit import ConditionalModes, Correlation, Fit, VarComp
 from .formula import parse_formula
 from .model import Model
 
-__all__ = ["fit", "fit_design", "fit_model", "SINGULAR_TOLERANCE", "BOUNDARY_SNAP"]
+__all__ = ["BOUNDARY_SNAP", "SINGULAR_TOLERANCE", "fit", "fit_design", "fit_model"]
 
 #: lme4's isSingular() tolerance on the diagonal of the relative covariance factors.
 SINGULAR_TOLERANCE = 1e-4

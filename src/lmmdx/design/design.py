@@ -44,7 +44,7 @@ class Design:
     row_index: np.ndarray
 
     @property
-    def X(self) -> np.ndarray:  # noqa: N802 - the conventional name
+    def X(self) -> np.ndarray:
         """Fixed-effects model matrix, shape (n, p)."""
         return self.fixed.X
 

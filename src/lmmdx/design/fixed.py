@@ -10,7 +10,7 @@ import scipy.linalg
 
 from .matrix import model_matrix
 
-__all__ = ["FixedEffects", "fixed_effects", "ALIAS_TOLERANCE"]
+__all__ = ["ALIAS_TOLERANCE", "FixedEffects", "fixed_effects"]
 
 #: A column is aliased when its part orthogonal to the columns before it is smaller
 #: than this fraction of its norm (lme4 uses 1e-7 in its rank check of X).
@@ -36,7 +36,7 @@ class FixedEffects:
     dropped: tuple[str, ...]
 
 
-def aliased_columns(X: np.ndarray) -> np.ndarray:  # noqa: N803
+def aliased_columns(X: np.ndarray) -> np.ndarray:
     """Boolean mask of columns that are (numerically) combinations of earlier columns.
 
     A pivoted QR tells whether X has full rank; only when it does not are the
@@ -70,7 +70,7 @@ def aliased_columns(X: np.ndarray) -> np.ndarray:  # noqa: N803
 def fixed_effects(rhs: str, data: pd.DataFrame) -> FixedEffects:
     """Materialise the fixed part ``rhs`` on ``data`` and drop aliased columns."""
     matrix = model_matrix(rhs, data, "fixed part")
-    X = matrix.values  # noqa: N806
+    X = matrix.values
     if X.shape[1] == 0:
         return FixedEffects(X, (), ())
     alias = aliased_columns(X)

@@ -57,7 +57,7 @@ def required_columns(rhs: str, where: str) -> set[str]:
     """
     try:
         return set(formulaic.Formula(_formulaic_text(rhs)).required_variables)
-    except Exception as exc:  # formulaic raises several unrelated types on bad syntax
+    except Exception as exc:  # noqa: BLE001 - formulaic raises many unrelated types on bad syntax
         raise FormulaError(f"cannot read the {where} {rhs!r}: {_first_line(exc)}") from None
 
 
@@ -102,7 +102,7 @@ def model_matrix(rhs: str, frame: pd.DataFrame, where: str) -> ModelMatrix:
         return ModelMatrix(np.ascontiguousarray(values, dtype=np.float64), names)
     try:
         mm = formulaic.Formula(_formulaic_text(rhs)).get_model_matrix(frame, na_action="ignore")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - formulaic and the transforms it calls raise anything
         raise DataError(f"cannot evaluate the {where} {rhs!r}: {_first_line(exc)}") from None
     values = np.asarray(mm.to_numpy(), dtype=np.float64)
     if values.shape[0] != len(frame):

@@ -82,7 +82,7 @@ def _z_matrix(term: TermData, n: int) -> sp.csr_array:
     return sp.csr_array((term.values.ravel(), (rows, cols)), shape=(n, term.nlevels * k))
 
 
-def cross_products(y: np.ndarray, X: np.ndarray, terms: Sequence[TermData]) -> Blocks:  # noqa: N803
+def cross_products(y: np.ndarray, X: np.ndarray, terms: Sequence[TermData]) -> Blocks:
     """Compute the :class:`Blocks` of a model in one pass over its rows.
 
     Parameters

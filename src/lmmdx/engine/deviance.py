@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
+from scipy.linalg import lapack
 
 from .crossprod import Blocks
 from .schur import SchurOperator, packed_pairs
@@ -166,21 +166,36 @@ class ProfiledDeviance:
         return logdet, np.ascontiguousarray(mats[:, rows, cols].T).ravel()
 
     # -- the rest block -------------------------------------------------------------------
-    def _scale_rest(self, g: np.ndarray, theta: np.ndarray) -> None:
-        """In place: ``G ← Λ_restᵀ G Λ_rest`` (identity on the X and y rows)."""
-        if not self._segments:
-            return
+    def _rest_block(self, theta: np.ndarray, packed: np.ndarray) -> np.ndarray:
+        """``Λ_restᵀ (RᵀR − Σⱼ Vⱼ Mⱼ Vⱼᵀ) Λ_rest + I_q`` as a new C-ordered array.
+
+        With scalar terms only, Λ_rest is diagonal: the scaling is done first and
+        the update only touches the operator's cells.
+        """
+        update = self._schur.apply(packed)
+        schur = self._schur
         if self._scalar_rest:
-            lam = np.append(theta, 1.0)[self._lam_index]
-            g *= lam[:, None]
-            g *= lam[None, :]
-            return
-        m = self.m
-        factors = self.layout.factors(theta)
-        for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
-            cols = slice(at, at + nlev * k)
-            g[:, cols] = (g[:, cols].reshape(m, nlev, k) @ t).reshape(m, nlev * k)
-            g[cols, :] = (t.T @ g[cols, :].reshape(nlev, k, m)).reshape(nlev * k, m)
+            if self._segments:
+                lam = np.append(theta, 1.0)[self._lam_index]
+                g = self.blocks.a22 * lam[:, None]
+                g *= lam[None, :]
+                update = update * (lam[schur.cell_rows] * lam[schur.cell_cols])
+            else:
+                g = self.blocks.a22.copy()
+            flat = g.reshape(-1)
+            flat[schur.cells] -= update
+        else:
+            g = self.blocks.a22.copy()
+            flat = g.reshape(-1)
+            flat[schur.cells] -= update
+            m = self.m
+            factors = self.layout.factors(theta)
+            for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
+                cols = slice(at, at + nlev * k)
+                g[:, cols] = (g[:, cols].reshape(m, nlev, k) @ t).reshape(m, nlev * k)
+                g[cols, :] = (t.T @ g[cols, :].reshape(nlev, k, m)).reshape(nlev * k, m)
+        g.reshape(-1)[self._diag_rest] += 1.0
+        return g
 
     def _rest_factor(self, theta: np.ndarray) -> tuple[float, np.ndarray | None]:
         """First-term log-determinant and the lower Cholesky factor of the rest block.
@@ -188,9 +203,7 @@ class ProfiledDeviance:
         The factor is None when the rest block is not numerically positive definite.
         """
         logdet1, packed = self._first_term(theta)
-        g = self.blocks.a22 - self._schur.apply(packed)
-        self._scale_rest(g, theta)
-        g.flat[self._diag_rest] += 1.0
+        g = self._rest_block(theta, packed)
         # g is C-ordered: its transpose is Fortran-ordered, and the upper factor of gᵀ
         # is stored in g's lower triangle.
         chol, info = lapack.dpotrf(g.T, lower=0, clean=0, overwrite_a=1)

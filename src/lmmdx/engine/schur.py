@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["SchurOperator", "packed_pairs", "DENSE_OPERATOR_LIMIT"]
+__all__ = ["DENSE_OPERATOR_LIMIT", "SchurOperator", "packed_pairs"]
 
-#: Operators with at most this many entries (m² · ℓ₁ · k₁(k₁+1)/2) are stored dense.
+#: Operators with at most this many entries (cells · ℓ₁ · k₁(k₁+1)/2) are stored dense.
 DENSE_OPERATOR_LIMIT = 200_000
 #: Pairs generated at once while building the operator (bounds memory).
 _PAIR_CHUNK = 2_000_000
@@ -40,7 +40,7 @@ def _packed_index(k: int) -> np.ndarray:
 
 
 class SchurOperator:
-    """Maps packed ``M`` (k₁(k₁+1)/2 · ℓ₁,) to ``Σⱼ Vⱼ Mⱼ Vⱼᵀ`` (m, m).
+    """Maps packed ``M`` (k₁(k₁+1)/2 · ℓ₁,) to the non-zero cells of ``Σⱼ Vⱼ Mⱼ Vⱼᵀ``.
 
     Parameters
     ----------
@@ -48,21 +48,38 @@ class SchurOperator:
     k1 : int
     full : bool
         Fill both triangles (needed when the rest block holds vector-valued terms);
-        otherwise only the lower triangle is filled.
+        otherwise only cells of the lower triangle are produced.
+
+    Attributes
+    ----------
+    cells : ndarray of int64
+        Flat (C-order) indices into the m × m matrix of the cells the operator fills.
+    cell_rows, cell_cols : ndarray of int64
+        Row and column of each cell.
     """
 
     def __init__(self, a21: sp.csc_array, k1: int, full: bool) -> None:
-        m, q1 = a21.shape
+        m = a21.shape[0]
         self.m = m
         op = _pair_operator(a21, k1, full)
-        if m * m * op.shape[1] <= DENSE_OPERATOR_LIMIT:
+        cells = np.flatnonzero(np.diff(op.indptr))
+        op = op[cells]
+        self.cells = cells
+        self.cell_rows, self.cell_cols = np.divmod(cells, m)
+        if op.shape[0] * op.shape[1] <= DENSE_OPERATOR_LIMIT:
             self._op: np.ndarray | sp.csr_array = op.toarray()
         else:
-            self._op = op
+            self._op = sp.csr_array(op)
 
     def apply(self, packed: np.ndarray) -> np.ndarray:
-        """The (m, m) matrix for the packed per-level matrices."""
-        return (self._op @ packed).reshape(self.m, self.m)
+        """Values at :attr:`cells` for the packed per-level matrices."""
+        return self._op @ packed
+
+    def dense(self, packed: np.ndarray) -> np.ndarray:
+        """The whole (m, m) matrix (zeros outside :attr:`cells`)."""
+        out = np.zeros(self.m * self.m)
+        out[self.cells] = self.apply(packed)
+        return out.reshape(self.m, self.m)
 
 
 def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> sp.csr_array:

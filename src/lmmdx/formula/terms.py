@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["RandomTerm", "ModelFormula"]
+__all__ = ["ModelFormula", "RandomTerm"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..fit import Fit
 
-__all__ = ["fit_payload", "clean"]
+__all__ = ["clean", "fit_payload"]
 
 
 def clean(value: Any) -> Any:
