@@ -1,0 +1,1 @@
+"""The ``lmmdx`` command line."""
