@@ -6,11 +6,9 @@ import warnings
 
 import numpy as np
 import pytest
-
-import lmmdx
-
 from support import REFERENCE, load
 
+import lmmdx
 
 
 def close(ours: float, theirs: float) -> bool:

@@ -3,12 +3,33 @@
 >>> import lmmdx
 >>> result = lmmdx.fit("Reaction ~ Days + (Days | Subject)", data)   # doctest: +SKIP
 >>> print(result.summary())                                          # doctest: +SKIP
+
+The public names are loaded on first use, so ``lmmdx --help`` does not pay for
+numpy, scipy, pandas and formulaic.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .errors import DataError, FitError, FormulaError, LmmdxError, LmmdxWarning
-from .fit import Fit
-from .fitting import fit
+
+if TYPE_CHECKING:
+    from .fitting import fit
+    from .result import Fit
 
 __version__ = "0.1.0"
 
+#: Public name → module that defines it.
+_LAZY = {"fit": "lmmdx.fitting", "Fit": "lmmdx.result"}
+
 __all__ = ["DataError", "Fit", "FitError", "FormulaError", "LmmdxError", "LmmdxWarning", "__version__", "fit"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lmmdx' has no attribute {name!r}")

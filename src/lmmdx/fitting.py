@@ -11,9 +11,9 @@ from .design import Design, build_design
 from .design.frame import as_pandas
 from .engine import OptTrace, Solution, Tolerances, minimize
 from .errors import FitError, LmmdxWarning
-from .fit import ConditionalModes, Correlation, Fit, VarComp
 from .formula import parse_formula
 from .model import Model
+from .result import ConditionalModes, Correlation, Fit, VarComp
 
 __all__ = ["BOUNDARY_SNAP", "SINGULAR_TOLERANCE", "fit", "fit_design", "fit_model"]
 

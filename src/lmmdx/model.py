@@ -7,7 +7,7 @@ estimates on the user's scale.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,7 +45,23 @@ class Model:
     @classmethod
     def from_design(cls, design: Design) -> Model:
         """Scale the columns, make the cross-product blocks and the criterion's workspace."""
-        y = design.y
+        return cls._build(design, design.y)
+
+    def with_response(self, y: np.ndarray) -> Model:
+        """The same design with another response (simulation, bootstrap, batch fitting).
+
+        Parameters
+        ----------
+        y : ndarray, shape (n,)
+            A response for the rows of this design, in the design's row order.
+        """
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != self.design.y.shape:
+            raise ValueError(f"a response of {self.design.y.shape[0]} values is needed, got {y.shape}")
+        return self._build(replace(self.design, y=y), y)
+
+    @classmethod
+    def _build(cls, design: Design, y: np.ndarray) -> Model:
         rms = float(np.sqrt(np.mean(y * y)))
         y_scale = rms if rms > 0 and np.isfinite(rms) else 1.0
         x = design.X

@@ -9,7 +9,7 @@ from lmmdx.engine import ProfiledDeviance, TermData, cross_products
 from lmmdx.engine import schur as schur_module
 
 
-def brute_force(y, X, terms, theta, reml):  # noqa: N803
+def brute_force(y, X, terms, theta, reml):
     """−2 log-likelihood (or REML criterion) with β and σ profiled out, from V directly."""
     n, p = X.shape
     zs, lams = [], []
@@ -46,7 +46,7 @@ def brute_force(y, X, terms, theta, reml):  # noqa: N803
 
 
 def random_problem(rng, shapes, n=60, p=2):
-    X = np.column_stack([np.ones(n), rng.normal(size=(n, p - 1))])  # noqa: N806
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, p - 1))])
     y = rng.normal(size=n)
     terms = []
     for nlev, k in shapes:
@@ -75,7 +75,7 @@ def test_blocked_criterion_equals_dense_formula(shapes, reml, sparse, monkeypatc
     if sparse:
         monkeypatch.setattr(schur_module, "DENSE_OPERATOR_LIMIT", 0)
     rng = np.random.default_rng(len(shapes) * 7 + sum(a * b for a, b in shapes))
-    y, X, terms = random_problem(rng, shapes)  # noqa: N806
+    y, X, terms = random_problem(rng, shapes)
     dev = ProfiledDeviance(cross_products(y, X, terms))
     for _ in range(3):
         theta = rng.normal(size=dev.ntheta)
@@ -85,7 +85,7 @@ def test_blocked_criterion_equals_dense_formula(shapes, reml, sparse, monkeypatc
 
 def test_solution_matches_generalised_least_squares():
     rng = np.random.default_rng(3)
-    y, X, terms = random_problem(rng, [(7, 2), (4, 1)])  # noqa: N806
+    y, X, terms = random_problem(rng, [(7, 2), (4, 1)])
     dev = ProfiledDeviance(cross_products(y, X, terms))
     theta = np.array([0.8, 0.3, 0.5, 1.2])
     sol = dev.solve(theta, reml=True)

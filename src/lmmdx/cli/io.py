@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import DataError
 
-__all__ = ["read_table", "demo_data"]
+__all__ = ["demo_data", "read_table"]
 
 _PARQUET = {".parquet", ".pq"}
 

@@ -34,6 +34,8 @@ class Design:
         Rows dropped because a used column was missing.
     row_index : ndarray
         Labels of the rows used, in the order of ``y``.
+    frame : DataFrame
+        The table the design was built from, as given (for refits with other formulas).
     """
 
     formula: ModelFormula
@@ -42,6 +44,7 @@ class Design:
     blocks: tuple[ReBlock, ...]
     n_missing: int
     row_index: np.ndarray
+    frame: pd.DataFrame
 
     @property
     def X(self) -> np.ndarray:
@@ -163,7 +166,7 @@ def build_design(formula: ModelFormula, frame: pd.DataFrame, check_identifiable:
     if check_identifiable:
         _check_levels(blocks, n)
     blocks.sort(key=lambda b: -b.nlevels)
-    return Design(formula, y, fixed, tuple(blocks), n_missing, data.index.to_numpy())
+    return Design(formula, y, fixed, tuple(blocks), n_missing, data.index.to_numpy(), frame)
 
 
 def _check_levels(blocks: list[ReBlock], n: int) -> None:

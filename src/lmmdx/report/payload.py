@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..fit import Fit
+    from ..result import Fit
 
 __all__ = ["clean", "fit_payload"]
 

@@ -1,4 +1,4 @@
-"""lme4-like text for a :class:`~lmmdx.fit.Fit`."""
+"""lme4-like text for a :class:`~lmmdx.result.Fit`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from ..fit import Fit
+    from ..result import Fit
 
 __all__ = ["fit_summary", "table"]
 
