@@ -23,7 +23,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_fit_json_has_the_documented_keys(capsys):
-    code, out, err = run(capsys, "fit", SLEEP, "Reaction ~ Days + (Days | Subject)", "--json")
+    code, out, _ = run(capsys, "fit", SLEEP, "Reaction ~ Days + (Days | Subject)", "--json")
     assert code == 0
     payload = json.loads(out)
     for key in ("formula", "reml", "nobs", "ngroups", "objective", "loglik", "aic", "bic", "sigma", "theta",
