@@ -15,7 +15,9 @@ from .report.payload import fit_payload
 from .report.text import fit_summary
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
+
+    from .remedy import RemedyReport
 
 __all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "VarComp"]
 
@@ -222,6 +224,20 @@ class Fit:
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``lmmdx fit --json`` prints."""
         return fit_payload(self)
+
+    def remedies(self, effects: Sequence[str] | None = None, **options: Any) -> RemedyReport:
+        """Alternatives to this model, fitted and compared side by side (see :func:`lmmdx.remedy.remedies`).
+
+        Parameters
+        ----------
+        effects : sequence of str, optional
+            The fixed effects of interest (default: all but the intercept).
+        **options
+            ``select`` ("lrt" or "aic"), ``alpha``, ``workers``, ``progress``, ``thorough``.
+        """
+        from .remedy import remedies
+
+        return remedies(self, effects, **options)
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"

@@ -53,6 +53,19 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_remedy(args: argparse.Namespace) -> int:
+    from .progress import DelayedProgress
+
+    result = _fit_from_args(args)
+    with DelayedProgress("fitting the candidates") as progress:
+        report = result.remedies(args.effect, select=args.select, progress=progress)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report.summary())
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ..design import build_design
     from ..fitting import fit_design
@@ -87,6 +100,16 @@ def _parser() -> argparse.ArgumentParser:
     fit = sub.add_parser("fit", help="fit a model and print an lme4-like summary (or --json)")
     _add_model_args(fit)
     fit.set_defaults(run=_cmd_fit)
+    remedy = sub.add_parser(
+        "remedy",
+        help="fit the alternatives to a model (simplified, penalised, fixed-effects) side by side and recommend one",
+    )
+    _add_model_args(remedy)
+    remedy.add_argument("--effect", action="extend", nargs="+", metavar="TERM",
+                        help="fixed effect(s) of interest, as named in the summary (default: all but the intercept)")
+    remedy.add_argument("--select", choices=("lrt", "aic"), default="lrt",
+                        help="backward elimination by boundary-corrected LRT at alpha 0.2 (default) or by AIC")
+    remedy.set_defaults(run=_cmd_remedy)
     demo = sub.add_parser("demo", help="fit the bundled seed example, y ~ x + (x | group), and show it is singular")
     demo.add_argument("--json", action="store_true", help="print the fit as JSON")
     demo.set_defaults(run=_cmd_demo)

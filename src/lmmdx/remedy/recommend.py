@@ -1,0 +1,133 @@
+"""The sensitivity verdict and the recommendation.
+
+Recommendation rule, in order:
+
+1. A grouping factor with fewer than :data:`MIN_LEVELS` levels: its variance is
+   barely identifiable and mixed-model degrees of freedom are unreliable, so the
+   cluster-robust fit (CR2 with Satterthwaite df, honest with few clusters) is the
+   safer report, with the fixed-effects fit as the answer about these groups.
+2. Otherwise the model the simplification procedure selects (backward elimination
+   from the maximal feasible structure), when it converges and is not singular.
+3. Otherwise the maximal feasible structure.
+4. Otherwise the penalised fit, when its optimisers agree: it keeps the design's
+   structure with every variance off the boundary.
+5. Otherwise the cluster-robust fit.
+
+``bench/remedy_calibration.py`` checks the type I error of this rule by simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from .result import Candidate, EffectSensitivity, Sensitivity
+
+__all__ = ["MIN_LEVELS", "SIGNIFICANCE", "recommend", "sensitivity"]
+
+#: Fewer levels than this and a variance component is poorly estimated (Gelman & Hill
+#: 2007, sec. 12.9; Bolker et al.'s GLMM FAQ; lme4 once warned below 5 levels).
+MIN_LEVELS = 5
+#: The threshold whose crossing the sensitivity verdict reports.
+SIGNIFICANCE = 0.05
+
+
+def _p(value: float) -> str:
+    return f"{value:.2g}"
+
+
+def sensitivity(candidates: Sequence[Candidate], effects: Sequence[str]) -> Sensitivity:
+    """Does any effect change sign or cross p = 0.05 across the usable, distinct candidates?"""
+    usable = [c for c in candidates if c.usable and c.same_as is None]
+    out, reasons = [], []
+    for term in effects:
+        rows = [(c.name, c.effect(term)) for c in usable if c.effect(term).estimable]
+        rows = [(name, e) for name, e in rows if math.isfinite(e.p_value)]
+        if len(rows) < 2:
+            reasons.append(f"{term}: fewer than two usable candidates estimate it")
+            continue
+        lo = min(rows, key=lambda r: r[1].p_value)
+        hi = max(rows, key=lambda r: r[1].p_value)
+        signs = {math.copysign(1.0, e.estimate) for _, e in rows if e.estimate != 0}
+        crosses = lo[1].p_value < SIGNIFICANCE <= hi[1].p_value
+        item = EffectSensitivity(term, len(signs) > 1, crosses, lo[1].p_value, hi[1].p_value, lo[0], hi[0],
+                                 len(rows))
+        out.append(item)
+        span = f"p from {_p(item.p_min)} ({item.p_min_candidate}) to {_p(item.p_max)} ({item.p_max_candidate})"
+        if item.sign_change:
+            reasons.append(f"{term}: the sign changes across the {len(rows)} usable candidates ({span})")
+        elif item.crosses:
+            reasons.append(f"{term}: significance at 0.05 depends on the model ({span})")
+        else:
+            side = "significant" if hi[1].p_value < SIGNIFICANCE else "not significant"
+            direction = "positive" if signs == {1.0} else "negative" if signs == {-1.0} else "zero"
+            reasons.append(f"{term}: {direction} and {side} at 0.05 in all {len(rows)} usable candidates ({span})")
+    if not out:
+        verdict = "undetermined"
+    elif any(e.sign_change or e.crosses for e in out):
+        verdict = "sensitive"
+    else:
+        verdict = "robust"
+    return Sensitivity(verdict, tuple(reasons), tuple(out))
+
+
+def recommend(
+    candidates: Mapping[str, Candidate],
+    selection: str,
+    ngroups: Mapping[str, int],
+    verdict: Sensitivity,
+) -> tuple[str, tuple[str, ...]]:
+    """The recommended candidate's name and the reasons, by the rule of this module's docstring.
+
+    Parameters
+    ----------
+    candidates : mapping of name to Candidate
+    selection : str
+        Name of the simplification procedure's candidate (``lrt_selected`` or ``aic_selected``).
+    ngroups : mapping of str to int
+        Levels of each grouping factor of the user's model.
+    verdict : Sensitivity
+    """
+    reasons: list[str] = []
+    maximal = candidates["maximal"]
+    few = {g: n for g, n in ngroups.items() if n < MIN_LEVELS}
+    robust = candidates.get("cluster_robust")
+    if maximal.fit is not None and (maximal.singular or not maximal.converged):
+        reasons.append(f"the model as specified is not usable as it stands: {maximal.verdict}")
+    chosen: str | None = None
+    if few and robust is not None and robust.fit is not None:
+        names = ", ".join(f"{g} has {n} levels" for g, n in few.items())
+        chosen = "cluster_robust"
+        reasons.append(
+            f"{names} (fewer than {MIN_LEVELS}): a variance between so few levels is barely identifiable and "
+            "mixed-model degrees of freedom are unreliable; OLS with CR2 cluster-robust standard errors and "
+            "Satterthwaite df is the safer report"
+        )
+        reasons.append("fixed_effects answers the question for these levels only; penalized keeps the design's "
+                       "random effects with variances off the boundary")
+    if chosen is None:
+        for name, why in (
+            (selection, ("the simplification procedure (backward elimination from the maximal feasible structure) "
+                        "selects it, and it converges without a singular fit")),
+            ("maximal_feasible", "it is the largest structure that converges without a singular fit"),
+        ):
+            candidate = candidates.get(name)
+            if candidate is not None and candidate.usable:
+                chosen = name
+                reasons.append(f"{name} ({candidate.formula}): {why}")
+                break
+    if chosen is None:
+        penalized = candidates.get("penalized")
+        if penalized is not None and penalized.usable:
+            chosen = "penalized"
+            reasons.append("no random-effects structure converges without a singular fit; the penalised fit keeps "
+                           "the design's structure with every variance off the boundary, and its optimisers agree")
+        else:
+            chosen = "cluster_robust"
+            reasons.append("neither a simplified nor a penalised mixed model is usable; OLS with CR2 "
+                           "cluster-robust standard errors makes no assumption about the random effects")
+    if verdict.verdict == "sensitive":
+        alternative = "penalized" if chosen != "penalized" else "cluster_robust"
+        reasons.append(f"the conclusion depends on the model ({'; '.join(r for r in verdict.reasons)}): "
+                       f"report {alternative} beside {chosen}")
+    return chosen, tuple(reasons)

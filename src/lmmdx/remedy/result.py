@@ -1,0 +1,221 @@
+"""The remedy's results: one :class:`Candidate` per strategy, the sensitivity verdict, the report."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..report.remedy import remedy_payload, remedy_text
+from .stepwise import TermTest
+from .structure import same_model
+
+if TYPE_CHECKING:
+    from ..result import Fit
+    from .fixed import OlsFit
+    from .penalised import PenalizedFit
+
+__all__ = ["METHODS", "Candidate", "EffectEstimate", "EffectSensitivity", "RemedyReport", "Sensitivity"]
+
+#: How a candidate was fitted.
+METHODS = ("reml", "ml", "penalized", "fixed_effects", "cluster_robust")
+
+
+@dataclass(frozen=True, slots=True)
+class EffectEstimate:
+    """One fixed effect of interest under one candidate (NaN when not estimable there).
+
+    Attributes
+    ----------
+    term : str
+    estimate, std_error, df : float
+    ci_lower, ci_upper : float
+        95% confidence interval, ``estimate ± t(0.975, df) · std_error``.
+    p_value : float
+        Two-sided t test of ``estimate = 0``.
+    """
+
+    term: str
+    estimate: float
+    std_error: float
+    df: float
+    ci_lower: float
+    ci_upper: float
+    p_value: float
+
+    @property
+    def estimable(self) -> bool:
+        """Whether the candidate estimates this effect."""
+        return math.isfinite(self.estimate) and math.isfinite(self.std_error)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One alternative model, fitted.
+
+    Attributes
+    ----------
+    name : str
+        The strategy: ``maximal``, ``zero_correlation``, ``pca_reduced``,
+        ``maximal_feasible``, ``lrt_selected`` (or ``aic_selected``),
+        ``intercept_only``, ``penalized``, ``fixed_effects``, ``cluster_robust``.
+    formula : str
+    method : str
+        One of :data:`METHODS`.
+    converged, singular : bool
+    n_cov_params : int
+        Variance-covariance parameters, the residual variance included (0 for the
+        cluster-robust fit, which models no covariance).
+    loglik, aic, bic : float
+        (Restricted) log-likelihood and criteria; NaN for the cluster-robust fit. Only
+        candidates with the same fixed part and method are comparable.
+    verdict : str
+        The diagnosis in one line.
+    reason : str
+        Why the candidate was proposed, with the tests behind it.
+    effects : tuple of EffectEstimate
+    tests : tuple of TermTest
+        The test that kept or dropped each random effect (stepwise strategies).
+    same_as : str or None
+        An earlier candidate that is the same model.
+    fit : Fit, PenalizedFit, OlsFit or None
+        The underlying fit (None when the candidate could not be fitted).
+    """
+
+    name: str
+    formula: str
+    method: str
+    converged: bool
+    singular: bool
+    n_cov_params: int
+    loglik: float
+    aic: float
+    bic: float
+    verdict: str
+    reason: str
+    effects: tuple[EffectEstimate, ...]
+    tests: tuple[TermTest, ...] = ()
+    same_as: str | None = None
+    fit: Fit | PenalizedFit | OlsFit | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Fitted, converged and not singular."""
+        return self.fit is not None and self.converged and not self.singular
+
+    def effect(self, term: str) -> EffectEstimate:
+        """The estimate of ``term``."""
+        for effect in self.effects:
+            if effect.term == term:
+                return effect
+        raise KeyError(term)
+
+
+@dataclass(frozen=True, slots=True)
+class EffectSensitivity:
+    """How one effect moves across the usable candidates.
+
+    Attributes
+    ----------
+    term : str
+    sign_change : bool
+        Some candidates estimate it positive and others negative.
+    crosses : bool
+        Some candidates have p < 0.05 and others p ≥ 0.05.
+    p_min, p_max : float
+    p_min_candidate, p_max_candidate : str
+    compared : int
+        Usable candidates (distinct models) that estimate it.
+    """
+
+    term: str
+    sign_change: bool
+    crosses: bool
+    p_min: float
+    p_max: float
+    p_min_candidate: str
+    p_max_candidate: str
+    compared: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sensitivity:
+    """Whether the conclusion depends on the choice of model.
+
+    Attributes
+    ----------
+    verdict : str
+        ``"robust"``, ``"sensitive"`` or ``"undetermined"`` (fewer than two usable candidates).
+    reasons : tuple of str
+    effects : tuple of EffectSensitivity
+    """
+
+    verdict: str
+    reasons: tuple[str, ...]
+    effects: tuple[EffectSensitivity, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RemedyReport:
+    """Alternatives to a model, fitted and compared side by side.
+
+    Attributes
+    ----------
+    formula : str
+        The user's model.
+    reml : bool
+    effects : tuple of str
+        The fixed effects of interest.
+    candidates : tuple of Candidate
+    selected : str
+        Name of the recommended candidate.
+    recommendation : tuple of str
+        The reasons for the recommendation.
+    sensitivity : Sensitivity
+    notes : tuple of str
+        Anything else worth knowing (principal components, optimiser agreement).
+    """
+
+    formula: str
+    reml: bool
+    effects: tuple[str, ...]
+    candidates: tuple[Candidate, ...]
+    selected: str
+    recommendation: tuple[str, ...]
+    sensitivity: Sensitivity
+    notes: tuple[str, ...] = ()
+
+    def candidate(self, name: str) -> Candidate:
+        """The candidate called ``name``."""
+        for candidate in self.candidates:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    @property
+    def selected_candidate(self) -> Candidate:
+        """The recommended candidate."""
+        return self.candidate(self.selected)
+
+    def find(self, formula: str, method: str | None = None) -> Candidate | None:
+        """The first candidate fitting the model ``formula`` (however it is spelled)."""
+        for candidate in self.candidates:
+            if method is not None and candidate.method != method:
+                continue
+            if candidate.method in ("fixed_effects", "cluster_robust"):
+                continue
+            if same_model(candidate.formula, formula):
+                return candidate
+        return None
+
+    def summary(self) -> str:
+        """The side-by-side table, the sensitivity verdict and the recommendation."""
+        return remedy_text(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly what ``lmmdx remedy --json`` prints."""
+        return remedy_payload(self)
+
+    def __repr__(self) -> str:
+        return (f"<RemedyReport {self.formula!r}: {len(self.candidates)} candidates, selected {self.selected!r}, "
+                f"{self.sensitivity.verdict}>")
