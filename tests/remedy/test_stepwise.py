@@ -83,3 +83,19 @@ def test_refits_use_the_rows_of_the_original_fit():
     cache = FitCache(fit)
     refit = cache.fit(structure_of("y ~ x + (1 | group)"))
     assert refit.fit is not None and refit.fit.nobs == fit.nobs == 150
+
+
+def test_refits_use_the_response_of_the_fit_not_of_the_frame():
+    from lmmdx.fitting import fit_model
+
+    data = load("seed_example.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = lmmdx.fit("y ~ x + (x | group)", data)
+        y = fit.model.design.y[::-1].copy()
+        simulated = fit_model(fit.model.with_response(y))
+        direct = lmmdx.fit("y ~ x + (1 | group)", data.assign(y=y))
+    refit = FitCache(simulated).fit(structure_of("y ~ x + (1 | group)"))
+    assert refit.fit is not None
+    assert refit.fit.beta == pytest.approx(direct.beta, rel=1e-8)
+    assert refit.fit.objective == pytest.approx(direct.objective, rel=1e-10)

@@ -37,7 +37,13 @@ def _p(value: float) -> str:
 
 
 def sensitivity(candidates: Sequence[Candidate], effects: Sequence[str]) -> Sensitivity:
-    """Does any effect change sign or cross p = 0.05 across the usable, distinct candidates?"""
+    """Does any effect change sign or cross p = 0.05 across the usable, distinct candidates?
+
+    The verdict is ``"sensitive"`` when an effect is significant at 0.05 under some
+    candidates and not under others, or changes sign while significant somewhere; a
+    sign that varies among estimates no candidate tells apart from 0 changes no
+    conclusion, and is reported but not counted.
+    """
     usable = [c for c in candidates if c.usable and c.same_as is None]
     out, reasons = [], []
     for term in effects:
@@ -54,8 +60,11 @@ def sensitivity(candidates: Sequence[Candidate], effects: Sequence[str]) -> Sens
                                  len(rows))
         out.append(item)
         span = f"p from {_p(item.p_min)} ({item.p_min_candidate}) to {_p(item.p_max)} ({item.p_max_candidate})"
-        if item.sign_change:
+        if item.sign_change and lo[1].p_value < SIGNIFICANCE:
             reasons.append(f"{term}: the sign changes across the {len(rows)} usable candidates ({span})")
+        elif item.sign_change:
+            reasons.append(f"{term}: not significant at 0.05 in any of the {len(rows)} usable candidates, whose "
+                           f"estimates differ in sign ({span}): no candidate tells it apart from 0")
         elif item.crosses:
             reasons.append(f"{term}: significance at 0.05 depends on the model ({span})")
         else:
@@ -64,7 +73,7 @@ def sensitivity(candidates: Sequence[Candidate], effects: Sequence[str]) -> Sens
             reasons.append(f"{term}: {direction} and {side} at 0.05 in all {len(rows)} usable candidates ({span})")
     if not out:
         verdict = "undetermined"
-    elif any(e.sign_change or e.crosses for e in out):
+    elif any(e.crosses or (e.sign_change and e.p_min < SIGNIFICANCE) for e in out):
         verdict = "sensitive"
     else:
         verdict = "robust"

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from ..design import Design, build_design
@@ -21,17 +22,38 @@ from ..formula import parse_formula
 from ..result import Fit
 from .structure import Structure
 
-__all__ = ["FitCache", "Refit", "analysis_frame", "feasible"]
+__all__ = ["RESPONSE_COLUMN", "FitCache", "Refit", "analysis_frame", "feasible"]
 
 
-def analysis_frame(design: Design) -> pd.DataFrame:
-    """The rows the original fit used, as a frame (any index)."""
+#: Column that carries the fit's response when the data frame does not (a fit whose
+#: response was replaced, e.g. in a simulation, or a response expression).
+RESPONSE_COLUMN = "lmmdx_response"
+
+
+def analysis_frame(design: Design) -> tuple[pd.DataFrame, str | None]:
+    """The rows the original fit used, with its response.
+
+    Returns
+    -------
+    frame : DataFrame
+    response : str or None
+        The column to use as the response in refits, when it is not the formula's own
+        (the design's response differs from the frame's column: the fit was made with
+        another response, or the response is an expression).
+    """
     frame = design.frame
     if frame.index.is_unique:
-        return frame.loc[design.row_index]
-    positional = frame.reset_index(drop=True)
-    rows = build_design(design.formula, positional, check_identifiable=False).row_index
-    return positional.loc[rows]
+        rows = frame.loc[design.row_index]
+    else:
+        positional = frame.reset_index(drop=True)
+        rows = positional.loc[build_design(design.formula, positional, check_identifiable=False).row_index]
+    name = design.formula.response
+    if name in rows.columns and np.array_equal(rows[name].to_numpy(dtype=np.float64), design.y):
+        return rows, None
+    alias = RESPONSE_COLUMN
+    while alias in rows.columns:
+        alias += "_"
+    return rows.assign(**{alias: design.y}), alias
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +89,7 @@ class FitCache:
     def __init__(self, original: Fit) -> None:
         self.original = original
         self.reml = original.reml
-        self.frame = analysis_frame(original.model.design)
+        self.frame, self.response = analysis_frame(original.model.design)
         self._lock = threading.Lock()
         self._futures: dict[tuple[object, ...], Future[Refit]] = {}
 
@@ -95,7 +117,8 @@ class FitCache:
         if not structure.blocks:
             return Refit(structure, None, "no random-effects term is left")
         try:
-            design = build_design(parse_formula(structure.formula), self.frame)
+            formula = structure.formula if self.response is None else replace(structure, response=self.response).formula
+            design = build_design(parse_formula(formula), self.frame)
             return Refit(structure, fit_design(design, reml=self.reml))
         except LmmdxError as exc:
             return Refit(structure, None, str(exc))
