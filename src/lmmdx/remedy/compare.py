@@ -32,11 +32,15 @@ from .seams import satterthwaite_df, verdict
 from .stepwise import LRT_ALPHA, Selection, TermTest, backward_elimination, maximal_feasible
 from .structure import Structure, structure_of
 
-__all__ = ["PARALLEL_MIN_SECONDS", "Progress", "remedies"]
+__all__ = ["PARALLEL_MIN_SECONDS", "THOROUGH_MAX_SECONDS", "Progress", "remedies"]
 
 #: Strategies run in parallel threads when one fit of the user's model is estimated to
 #: take at least this long; below it, thread start-up costs more than it saves.
 PARALLEL_MIN_SECONDS = 0.25
+#: The penalised fit runs every optimiser from every start when one fit of the user's
+#: model is estimated to take less than this; beyond, two optimisers from the
+#: unpenalised optimum (lifted off the boundary) confirm each other.
+THOROUGH_MAX_SECONDS = 2.0
 
 Progress = Callable[[int, int, str], None]
 
@@ -98,7 +102,7 @@ def _ols_effects(ols: OlsFit, terms: tuple[str, ...]) -> tuple[EffectEstimate, .
 class _Run:
     """State shared by the strategies of one :func:`remedies` call."""
 
-    def __init__(self, fit: Fit, terms: tuple[str, ...], select: str, alpha: float, thorough: bool) -> None:
+    def __init__(self, fit: Fit, terms: tuple[str, ...], select: str, alpha: float, thorough: bool | None) -> None:
         self.fit, self.terms, self.select, self.alpha, self.thorough = fit, terms, select, alpha, thorough
         self.full = structure_of(fit.model.design.formula)
         self.cache = FitCache(fit)
@@ -173,7 +177,13 @@ class _Run:
     def penalized(self) -> list[Candidate]:
         fit = self.fit
         try:
-            pen = fit_penalized(fit.model, fit.reml, theta_hint=fit.theta_internal, thorough=self.thorough)
+            if self.thorough is None:
+                hint = fit.model.deviance.layout.diagonal_mask()
+                start = np.where(hint, np.maximum(fit.theta_internal, 0.05), fit.theta_internal)
+                pen = fit_penalized(fit.model, fit.reml, optimizers=("bobyqa", "nelder_mead"),
+                                    starts=[("unpenalised optimum", start)])
+            else:
+                pen = fit_penalized(fit.model, fit.reml, theta_hint=fit.theta_internal, thorough=self.thorough)
         except LmmdxError as exc:
             nan = float("nan")
             return [Candidate("penalized", fit.formula, "penalized", False, False, self.full.n_cov_params, nan, nan,
@@ -195,16 +205,22 @@ class _Run:
     def fixed(self) -> list[Candidate]:
         design = self.fit.model.design
         out = []
-        fe = fixed_effects(design, self.full)
-        n, k = fe.nobs, fe.rank + 1
-        groups = ", ".join(f"{g} ({n_} levels)" for g, n_ in self.fit.ngroups.items())
-        note = f"; not estimable here: {', '.join(fe.dropped)}" if fe.dropped else ""
-        out.append(Candidate(
-            "fixed_effects", fe.formula, "fixed_effects", True, False, 1, fe.loglik, -2 * fe.loglik + 2 * k,
-            -2 * fe.loglik + k * math.log(n), "ok" if not fe.dropped else "some effects not estimable",
-            f"grouping factors as fixed effects, with their interactions with the random slopes, in sum-to-zero "
-            f"coding (a slope is the average within-group slope); inference about these levels only: {groups}{note}",
-            _ols_effects(fe, self.terms), fit=fe))
+        why = ("grouping factors as fixed effects, with their interactions with the random slopes, in sum-to-zero "
+               "coding (a slope is the average within-group slope); inference about these levels only: "
+               + ", ".join(f"{g} ({n_} levels)" for g, n_ in self.fit.ngroups.items()))
+        try:
+            fe = fixed_effects(design, self.full)
+        except LmmdxError as exc:
+            nan = float("nan")
+            out.append(Candidate("fixed_effects", "", "fixed_effects", False, False, 1, nan, nan, nan,
+                                 f"not fitted: {exc}", why, tuple(_estimate(t, nan, nan, nan) for t in self.terms)))
+        else:
+            n, k = fe.nobs, fe.rank + 1
+            note = f"; not estimable here: {', '.join(fe.dropped)}" if fe.dropped else ""
+            out.append(Candidate(
+                "fixed_effects", fe.formula, "fixed_effects", True, False, 1, fe.loglik, -2 * fe.loglik + 2 * k,
+                -2 * fe.loglik + k * math.log(n), "ok" if not fe.dropped else "some effects not estimable",
+                why + note, _ols_effects(fe, self.terms), fit=fe))
         cr = cluster_robust(design, self.full)
         assert cr.cluster is not None
         clusters = cr.cluster.nlevels
@@ -238,11 +254,11 @@ def _mark_duplicates(candidates: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def _parallel_worthwhile(fit: Fit) -> bool:
+def _fit_seconds(fit: Fit) -> float:
+    """Estimated time of one fit of the user's model: one evaluation timed, times the evaluations it took."""
     start = time.perf_counter()
     fit.model.deviance(fit.theta_internal, fit.reml)
-    per_eval = time.perf_counter() - start
-    return per_eval * max(fit.optimizer.nevals, 1) >= PARALLEL_MIN_SECONDS
+    return (time.perf_counter() - start) * max(fit.optimizer.nevals, 1)
 
 
 def remedies(
@@ -252,7 +268,7 @@ def remedies(
     alpha: float = LRT_ALPHA,
     workers: int | None = None,
     progress: Progress | None = None,
-    thorough: bool = True,
+    thorough: bool | None = None,
 ) -> RemedyReport:
     """Fit the alternatives to ``fit`` and compare them.
 
@@ -268,8 +284,10 @@ def remedies(
         Threads (default: as many as CPUs, up to 4, when the fits are slow enough to gain; 1 = sequential).
     progress : callable, optional
         Called as ``progress(done, total, label)`` after each strategy.
-    thorough : bool
-        False runs the penalised fit from one start with one optimiser (simulations).
+    thorough : bool, optional
+        True runs the penalised fit with every optimiser from every start; False from one
+        start with one optimiser (simulations); None (default) is True for models that fit
+        in under :data:`THOROUGH_MAX_SECONDS`, else two optimisers from the unpenalised optimum.
 
     Returns
     -------
@@ -278,6 +296,9 @@ def remedies(
     if select not in ("lrt", "aic"):
         raise LmmdxError(f"select must be 'lrt' or 'aic', not {select!r}")
     terms = _effects_of_interest(fit, effects)
+    seconds = _fit_seconds(fit)
+    if thorough is None and seconds < THOROUGH_MAX_SECONDS:
+        thorough = True
     run = _Run(fit, terms, select, alpha, thorough)
     maximal = run.mixed("maximal", Refit(run.full, fit), "the model as specified")
     tasks: list[tuple[str, Callable[[], list[Candidate]]]] = [
@@ -285,7 +306,7 @@ def remedies(
         run.zero_correlation), ("principal components", run.pca), ("intercept-only model", run.intercept_only),
         ("fixed-effects alternatives", run.fixed)]
     if workers is None:
-        workers = min(os.cpu_count() or 1, 4) if _parallel_worthwhile(fit) else 1
+        workers = min(os.cpu_count() or 1, 4) if seconds >= PARALLEL_MIN_SECONDS else 1
     results: list[Candidate] = [maximal]
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=workers) as inner:

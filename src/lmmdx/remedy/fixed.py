@@ -22,10 +22,14 @@ import numpy as np
 from ..design import Design
 from ..design.fixed import aliased_columns
 from ..design.grouping import GroupingFactor
+from ..errors import FitError
 from .structure import Structure
 
-__all__ = ["CR2_LEVERAGE_TOLERANCE", "OlsFit", "cluster_robust", "cr2", "fixed_effects"]
+__all__ = ["CR2_LEVERAGE_TOLERANCE", "FIXED_EFFECTS_MAX_CELLS", "OlsFit", "cluster_robust", "cr2", "fixed_effects"]
 
+#: Largest dense model matrix (rows × columns) the fixed-effects alternative builds;
+#: beyond it (thousands of levels) the factor is better treated as random anyway.
+FIXED_EFFECTS_MAX_CELLS = 20_000_000
 #: Eigenvalues of a cluster's leverage block within this of 1 make I − H_jj singular;
 #: CR2 then uses the pseudo-inverse square root, as clubSandwich does.
 CR2_LEVERAGE_TOLERANCE = 1e-10
@@ -106,6 +110,11 @@ def _display(structure: Structure) -> str:
 def fixed_effects(design: Design, structure: Structure) -> OlsFit:
     """OLS with each grouping factor (and its interactions with random slopes) as fixed effects.
 
+    Raises
+    ------
+    FitError
+        When the dense model matrix would exceed :data:`FIXED_EFFECTS_MAX_CELLS`.
+
     The columns are ordered intercept, factors, interactions, then the user's other
     columns, so that a user column aliased by the factors (a group-level covariate)
     is the one reported as not estimable.
@@ -119,6 +128,12 @@ def fixed_effects(design: Design, structure: Structure) -> OlsFit:
             if name != _INTERCEPT_COLUMN:
                 slopes.setdefault(block.group, {}).setdefault(name, values)
     # (values, name of the user's column or None)
+    width = X.shape[1] + sum((f.nlevels - 1) * (1 + len(slopes.get(g, {}))) for g, f in factors.items())
+    if width * design.nobs > FIXED_EFFECTS_MAX_CELLS:
+        raise FitError(
+            f"{width} columns for {design.nobs} rows is too large a fixed-effects model "
+            f"(limit {FIXED_EFFECTS_MAX_CELLS:,} cells); with this many levels the factors are better random"
+        )
     parts: list[tuple[np.ndarray, str | None]] = [
         (X[:, [j]], name) for j, name in enumerate(names) if name == _INTERCEPT_COLUMN
     ]

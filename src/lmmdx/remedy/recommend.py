@@ -71,6 +71,8 @@ def sensitivity(candidates: Sequence[Candidate], effects: Sequence[str]) -> Sens
             side = "significant" if hi[1].p_value < SIGNIFICANCE else "not significant"
             direction = "positive" if signs == {1.0} else "negative" if signs == {-1.0} else "zero"
             reasons.append(f"{term}: {direction} and {side} at 0.05 in all {len(rows)} usable candidates ({span})")
+    if not effects:
+        reasons.append("no fixed effect of interest: the model has only an intercept (choose one with effects)")
     if not out:
         verdict = "undetermined"
     elif any(e.crosses or (e.sign_change and e.p_min < SIGNIFICANCE) for e in out):
