@@ -157,7 +157,8 @@ def _estimates(model: Model, theta: np.ndarray, reml: bool) -> tuple[np.ndarray,
     """User-scale (SDs, σ, correlations, β) at θ, and the scale each is compared on."""
     sol = model.solve(theta, reml)
     sigma = model.scaling.y_scale * sol.sigma
-    sds, corrs = [], []
+    sds: list[float] = []
+    corrs: list[float] = []
     for t in model.factors_to_user(theta):
         cov = sigma**2 * (t @ t.T)
         sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
