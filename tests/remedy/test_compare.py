@@ -32,7 +32,7 @@ def test_seed_report_contains_every_strategy(seed):
     assert seed.candidate("pca_reduced").formula == "y ~ x + (1 | group)"
     assert seed.candidate("lrt_selected").formula == "y ~ x + (1 + x || group)"
     assert seed.candidate("intercept_only").formula == "y ~ x + (1 | group)"
-    assert seed.candidate("fixed_effects").formula == "y ~ x + group + x:group"
+    assert seed.candidate("fixed_effects").formula == "y ~ x + C(group, contr.sum) + x:C(group, contr.sum)"
     assert seed.candidate("cluster_robust").method == "cluster_robust"
     assert seed.candidate("maximal").singular and seed.candidate("maximal").verdict != "ok"
     assert seed.candidate("intercept_only").same_as == "pca_reduced"

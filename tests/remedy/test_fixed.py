@@ -64,7 +64,7 @@ def test_fixed_effects_slope_is_the_average_within_group_slope():
     assert fe.names == ("(Intercept)", "x")
     assert fe.beta[1] == pytest.approx(np.mean(slopes), rel=1e-10)
     assert fe.df[1] == 160 - 16
-    assert fe.formula == "y ~ x + group + x:group"
+    assert fe.formula == "y ~ x + C(group, contr.sum) + x:C(group, contr.sum)"
 
 
 def test_a_between_group_covariate_is_not_estimable_with_group_fixed_effects():

@@ -103,6 +103,11 @@ def _sum_coding(factor: GroupingFactor) -> np.ndarray:
     return out
 
 
+def _sum_coded(group: str) -> str:
+    """The factor in R's and formulaic's notation for sum-to-zero coding: ``C(g, contr.sum)``."""
+    return ":".join(f"C({name}, contr.sum)" for name in group.split(":"))
+
+
 def _display(structure: Structure) -> str:
     return structure.fixed.removeprefix("1 + ")
 
@@ -149,9 +154,9 @@ def fixed_effects(design: Design, structure: Structure) -> OlsFit:
     n, rank = design.nobs, kept.size
     sigma2 = rss / (n - rank) if n > rank else float("nan")
     index = [i for i, j in enumerate(kept) if owner[j] is not None]
-    terms = [*structure.groups]
+    terms = [_sum_coded(g) for g in factors]
     for group in factors:
-        terms.extend(f"{name}:{group}" for name in slopes.get(group, {}))
+        terms.extend(f"{name}:{_sum_coded(group)}" for name in slopes.get(group, {}))
     return OlsFit(
         formula=f"{structure.response} ~ {_display(structure)} + " + " + ".join(terms),
         names=tuple(str(owner[kept[i]]) for i in index),
