@@ -159,7 +159,8 @@ class _Run:
         if feasible.structure is None:
             out.append(self._selected(name, feasible, "no structure to eliminate from: " + lines))
             return out
-        chosen = backward_elimination(feasible.structure, self.cache, self.select, self.alpha, self.mapper)  # type: ignore[arg-type]
+        criterion: Literal["lrt", "aic"] = "aic" if self.select == "aic" else "lrt"
+        chosen = backward_elimination(feasible.structure, self.cache, criterion, self.alpha, self.mapper)
         rule = (f"boundary-corrected LRT at α = {self.alpha:g} (Matuschek et al. 2017)" if self.select == "lrt"
                 else "AIC")
         steps = "; ".join(t.describe() for t in chosen.tests) or "no random effect can be dropped"
