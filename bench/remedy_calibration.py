@@ -35,8 +35,17 @@ DATA = ROOT / "tests" / "data" / "seed_example.csv"
 FORMULA = "y ~ x + (x | group)"
 TRUTH = {"beta0": 2.3, "sd_intercept": 1.4, "sd_slope": 0.05, "sigma": 1.0}
 ALPHA = 0.05
-STRATEGIES = ("maximal", "zero_correlation", "pca_reduced", "maximal_feasible", "lrt_selected", "intercept_only",
-              "penalized", "fixed_effects", "cluster_robust")
+STRATEGIES = (
+    "maximal",
+    "zero_correlation",
+    "pca_reduced",
+    "maximal_feasible",
+    "lrt_selected",
+    "intercept_only",
+    "penalized",
+    "fixed_effects",
+    "cluster_robust",
+)
 
 _STATE: dict[str, object] = {}
 
@@ -70,7 +79,11 @@ def _one(task: tuple[float, int]) -> dict[str, object]:
         warnings.simplefilter("ignore")
         fit = fit_model(_STATE["model"].with_response(y))
         report = remedies(fit, ["x"], workers=1, thorough=False)
-    out: dict[str, object] = {"slope": slope, "selected": report.selected, "sensitivity": report.sensitivity.verdict}
+    out: dict[str, object] = {
+        "slope": slope,
+        "selected": report.selected,
+        "sensitivity": report.sensitivity.verdict,
+    }
     for c in report.candidates:
         e = c.effect("x")
         out[c.name] = (e.p_value, c.singular, e.ci_lower <= slope <= e.ci_upper)
@@ -94,7 +107,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20260601)
     args = parser.parse_args()
 
-    tasks = [(slope, args.seed + 100_003 * k + i) for k, slope in enumerate(args.slopes) for i in range(args.reps)]
+    tasks = [
+        (slope, args.seed + 100_003 * k + i) for k, slope in enumerate(args.slopes) for i in range(args.reps)
+    ]
     start = time.perf_counter()
     with Pool(args.workers, initializer=_init) as pool:
         rows = []
@@ -104,8 +119,10 @@ def main() -> None:
                 print(f"  {done}/{len(tasks)} data sets, {time.perf_counter() - start:.0f} s", flush=True)
     seconds = time.perf_counter() - start
 
-    print(f"\nSeed design (8 groups x 20), truth {TRUTH}, {args.reps} data sets per slope, "
-          f"{len(tasks)} in {seconds:.0f} s on {args.workers} workers\n")
+    print(
+        f"\nSeed design (8 groups x 20), truth {TRUTH}, {args.reps} data sets per slope, "
+        f"{len(tasks)} in {seconds:.0f} s on {args.workers} workers\n"
+    )
     names = [*STRATEGIES, "recommendation"]
     header = ["strategy"] + [f"reject x (slope {s:g})" for s in args.slopes] + ["singular", "95% CI covers"]
     table = []
@@ -129,11 +146,15 @@ def main() -> None:
     for r in rows:
         counts[r["slope"]][r["selected"]] += 1
     for slope, by_name in counts.items():
-        shares = ", ".join(f"{k} {v / args.reps:.3f}" for k, v in sorted(by_name.items(), key=lambda kv: -kv[1]))
+        shares = ", ".join(
+            f"{k} {v / args.reps:.3f}" for k, v in sorted(by_name.items(), key=lambda kv: -kv[1])
+        )
         print(f"  slope {slope:g}: {shares}")
     for slope in args.slopes:
         sensitive = sum(r["sensitivity"] == "sensitive" for r in rows if r["slope"] == slope)
-        print(f"  slope {slope:g}: sensitivity verdict 'sensitive' in {sensitive / args.reps:.3f} of data sets")
+        print(
+            f"  slope {slope:g}: sensitivity verdict 'sensitive' in {sensitive / args.reps:.3f} of data sets"
+        )
 
 
 if __name__ == "__main__":

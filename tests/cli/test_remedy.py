@@ -18,8 +18,14 @@ def test_remedy_json(capsys):
     assert main(["remedy", SEED, "y ~ x + (x | group)", "--json", "--effect", "x"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["selected"] == "lrt_selected"
-    assert {c["name"] for c in payload["candidates"]} >= {"zero_correlation", "pca_reduced", "intercept_only",
-                                                          "penalized", "fixed_effects", "cluster_robust"}
+    assert {c["name"] for c in payload["candidates"]} >= {
+        "zero_correlation",
+        "pca_reduced",
+        "intercept_only",
+        "penalized",
+        "fixed_effects",
+        "cluster_robust",
+    }
 
 
 def test_remedy_text_and_aic(capsys):

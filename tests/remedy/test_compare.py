@@ -1,4 +1,4 @@
-"""The remedy report: every strategy fitted on the seed example and on sleepstudy (issue 6's acceptance tests)."""
+"""The remedy report: every strategy fitted on the seed example and on sleepstudy (issue 6's acceptance)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,17 @@ def seed() -> RemedyReport:
 
 def test_seed_report_contains_every_strategy(seed):
     names = [c.name for c in seed.candidates]
-    assert names == ["maximal", "zero_correlation", "pca_reduced", "maximal_feasible", "lrt_selected",
-                     "intercept_only", "penalized", "fixed_effects", "cluster_robust"]
+    assert names == [
+        "maximal",
+        "zero_correlation",
+        "pca_reduced",
+        "maximal_feasible",
+        "lrt_selected",
+        "intercept_only",
+        "penalized",
+        "fixed_effects",
+        "cluster_robust",
+    ]
     assert seed.candidate("zero_correlation").formula == "y ~ x + (1 + x || group)"
     assert seed.candidate("pca_reduced").formula == "y ~ x + (1 | group)"
     assert seed.candidate("lrt_selected").formula == "y ~ x + (1 + x || group)"
@@ -108,7 +117,9 @@ def test_find_links_formulas_however_spelled(seed):
 
 def test_progress_is_reported_for_each_strategy():
     calls = []
-    _fit("seed_example.csv", "y ~ x + (x | group)").remedies(progress=lambda *a: calls.append(a), thorough=False)
+    _fit("seed_example.csv", "y ~ x + (x | group)").remedies(
+        progress=lambda *a: calls.append(a), thorough=False
+    )
     assert [c[0] for c in calls] == list(range(1, len(calls) + 1)) and calls[-1][1] == len(calls)
 
 

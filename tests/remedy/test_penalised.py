@@ -30,8 +30,13 @@ def seed_fit() -> lmmdx.Fit:
 
 def _summary(fit: lmmdx.Fit) -> dict[str, object]:
     sds = [c.sd for c in fit.random_effects]
-    return {"sd_intercept": sds[0], "sd_slope": sds[1], "corr": fit.correlations[0].corr, "sigma": fit.sigma,
-            "beta": tuple(fit.beta)}
+    return {
+        "sd_intercept": sds[0],
+        "sd_slope": sds[1],
+        "corr": fit.correlations[0].corr,
+        "sigma": fit.sigma,
+        "beta": tuple(fit.beta),
+    }
 
 
 def _close(ours: float, printed: float) -> bool:

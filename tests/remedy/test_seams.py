@@ -13,8 +13,15 @@ import lmmdx
 from lmmdx.remedy.seams import chibar_pvalue, satterthwaite_df, verdict
 
 
-@pytest.mark.parametrize("case", ["sleepstudy_slope_reml", "seed_example_zerocorr_reml", "seed_example_intercept_ml",
-                                  "penicillin_crossed_reml"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "sleepstudy_slope_reml",
+        "seed_example_zerocorr_reml",
+        "seed_example_intercept_ml",
+        "penicillin_crossed_reml",
+    ],
+)
 def test_satterthwaite_df_match_lmertest(case):
     ref = REFERENCE[case]
     with warnings.catch_warnings():
@@ -30,7 +37,9 @@ def test_satterthwaite_df_match_lmertest(case):
 def test_chibar_mixtures():
     assert chibar_pvalue(0.0, 0, 1) == 1.0
     assert chibar_pvalue(2.7, 0, 1) == pytest.approx(0.5 * scipy.stats.chi2.sf(2.7, 1))
-    assert chibar_pvalue(3.0, 1, 2) == pytest.approx(0.5 * (scipy.stats.chi2.sf(3, 1) + scipy.stats.chi2.sf(3, 2)))
+    assert chibar_pvalue(3.0, 1, 2) == pytest.approx(
+        0.5 * (scipy.stats.chi2.sf(3, 1) + scipy.stats.chi2.sf(3, 2))
+    )
 
 
 def test_verdict_names_a_singular_fit():

@@ -29,7 +29,9 @@ def test_seed_maximal_feasible_keeps_the_slope_without_its_correlation():
     assert chosen.structure is not None
     assert chosen.structure.formula == "y ~ x + (1 + x || group)"
     assert [(t.parameter, t.action) for t in chosen.tests] == [
-        ("group: (Intercept)", "kept"), ("group: x", "kept without correlations")]
+        ("group: (Intercept)", "kept"),
+        ("group: x", "kept without correlations"),
+    ]
     assert "singular" in chosen.tests[1].note
 
 

@@ -22,8 +22,20 @@ def test_payload_has_exactly_the_documented_schema(report):
     payload = json.loads(json.dumps(report.to_dict(), allow_nan=False))
     assert set(payload) == {"candidates", "selected", "recommendation", "sensitivity"}
     for candidate in payload["candidates"]:
-        assert set(candidate) == {"name", "formula", "method", "converged", "singular", "n_cov_params", "loglik",
-                                  "aic", "bic", "verdict", "reason", "effects"}
+        assert set(candidate) == {
+            "name",
+            "formula",
+            "method",
+            "converged",
+            "singular",
+            "n_cov_params",
+            "loglik",
+            "aic",
+            "bic",
+            "verdict",
+            "reason",
+            "effects",
+        }
         assert candidate["method"] in ("reml", "ml", "penalized", "fixed_effects", "cluster_robust")
         for effect in candidate["effects"]:
             assert set(effect) == {"term", "estimate", "std_error", "df", "ci_lower", "ci_upper", "p_value"}
@@ -38,7 +50,9 @@ def test_text_is_a_side_by_side_table(report):
     text = report.summary()
     lines = text.splitlines()
     header = next(line for line in lines if line.strip().startswith("candidate") and "formula" in line)
-    assert all(word in header for word in ("method", "conv", "singular", "n_cov", "logLik", "AIC", "BIC", "verdict"))
+    assert all(
+        word in header for word in ("method", "conv", "singular", "n_cov", "logLik", "AIC", "BIC", "verdict")
+    )
     assert any(line.startswith(" *lrt_selected") for line in lines)
     assert "Effect of x:" in text and "95% CI" in text
     assert "Sensitivity: robust" in text and "Recommendation: lrt_selected" in text

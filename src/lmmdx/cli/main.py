@@ -102,13 +102,17 @@ def _parser() -> argparse.ArgumentParser:
     fit.set_defaults(run=_cmd_fit)
     remedy = sub.add_parser(
         "remedy",
-        help="fit the alternatives to a model (simplified, penalised, fixed-effects) side by side and recommend one",
+        help="fit alternatives to a model (simplified, penalised, fixed effects) side by side; recommend one",
     )
     _add_model_args(remedy)
-    remedy.add_argument("--effect", action="extend", nargs="+", metavar="TERM",
-                        help="fixed effect(s) of interest, as named in the summary (default: all but the intercept)")
-    remedy.add_argument("--select", choices=("lrt", "aic"), default="lrt",
-                        help="backward elimination by boundary-corrected LRT at alpha 0.2 (default) or by AIC")
+    remedy.add_argument(
+        "--effect", action="extend", nargs="+", metavar="TERM",
+        help="fixed effect(s) of interest, as named in the summary (default: all but the intercept)",
+    )
+    remedy.add_argument(
+        "--select", choices=("lrt", "aic"), default="lrt",
+        help="backward elimination by boundary-corrected LRT at alpha 0.2 (default) or by AIC",
+    )
     remedy.set_defaults(run=_cmd_remedy)
     demo = sub.add_parser("demo", help="fit the bundled seed example, y ~ x + (x | group), and show it is singular")
     demo.add_argument("--json", action="store_true", help="print the fit as JSON")

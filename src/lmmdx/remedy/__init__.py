@@ -11,5 +11,13 @@ from .compare import remedies
 from .result import Candidate, EffectEstimate, RemedyReport, Sensitivity
 from .structure import Structure, same_model, structure_of
 
-__all__ = ["Candidate", "EffectEstimate", "RemedyReport", "Sensitivity", "Structure", "remedies", "same_model",
-           "structure_of"]
+__all__ = [
+    "Candidate",
+    "EffectEstimate",
+    "RemedyReport",
+    "Sensitivity",
+    "Structure",
+    "remedies",
+    "same_model",
+    "structure_of",
+]

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
-import scipy.stats
+from scipy import special
 
 from ..errors import LmmdxError
 from ..result import Fit
@@ -51,7 +51,9 @@ def _effects_of_interest(fit: Fit, effects: Sequence[str] | None) -> tuple[str, 
         return tuple(n for n in names if n != "(Intercept)")
     unknown = [e for e in effects if e not in names]
     if unknown:
-        raise LmmdxError(f"no fixed effect called {unknown[0]!r}; the model's fixed effects are: {', '.join(names)}")
+        raise LmmdxError(
+            f"no fixed effect called {unknown[0]!r}; the model's fixed effects are: {', '.join(names)}"
+        )
     return tuple(dict.fromkeys(effects))
 
 
@@ -60,8 +62,14 @@ def _estimate(term: str, estimate: float, se: float, df: float) -> EffectEstimat
         nan = float("nan")
         return EffectEstimate(term, estimate, se, df, nan, nan, nan)
     dof = df if math.isfinite(df) and df > 0 else float("inf")
-    half = float(scipy.stats.t.ppf(0.975, dof)) * se
-    p = float(2.0 * scipy.stats.t.sf(abs(estimate / se), dof))
+    # scipy.special rather than scipy.stats: the latter costs half a second to import
+    half = (float(special.stdtrit(dof, 0.975)) if math.isfinite(dof) else float(special.ndtri(0.975))) * se
+    tail = (
+        float(special.stdtr(dof, -abs(estimate / se)))
+        if math.isfinite(dof)
+        else float(special.ndtr(-abs(estimate / se)))
+    )
+    p = 2.0 * tail
     return EffectEstimate(term, estimate, se, df, estimate - half, estimate + half, p)
 
 
@@ -81,7 +89,9 @@ def _mixed_effects(fit: Fit, terms: tuple[str, ...], penalized: bool) -> tuple[E
     se = fit.std_errors
     nan = float("nan")
     return tuple(
-        _estimate(t, float(fit.beta[i]), float(se[i]), float(ddf[i])) if i >= 0 else _estimate(t, nan, nan, nan)
+        _estimate(t, float(fit.beta[i]), float(se[i]), float(ddf[i]))
+        if i >= 0
+        else _estimate(t, nan, nan, nan)
         for t, i in zip(terms, index, strict=True)
     )
 
@@ -102,7 +112,9 @@ def _ols_effects(ols: OlsFit, terms: tuple[str, ...]) -> tuple[EffectEstimate, .
 class _Run:
     """State shared by the strategies of one :func:`remedies` call."""
 
-    def __init__(self, fit: Fit, terms: tuple[str, ...], select: str, alpha: float, thorough: bool | None) -> None:
+    def __init__(
+        self, fit: Fit, terms: tuple[str, ...], select: str, alpha: float, thorough: bool | None
+    ) -> None:
         self.fit, self.terms, self.select, self.alpha, self.thorough = fit, terms, select, alpha, thorough
         self.full = structure_of(fit.model.design.formula)
         self.cache = FitCache(fit)
@@ -115,28 +127,59 @@ class _Run:
         method = "reml" if self.fit.reml else "ml"
         if fit is None:
             nan = float("nan")
-            return Candidate(name, structure.formula, method, False, False, structure.n_cov_params, nan, nan, nan,
-                             f"not fitted: {refit.error}", reason, tuple(_estimate(t, nan, nan, nan)
-                                                                         for t in self.terms), tests)
+            return Candidate(
+                name,
+                structure.formula,
+                method,
+                False,
+                False,
+                structure.n_cov_params,
+                nan,
+                nan,
+                nan,
+                f"not fitted: {refit.error}",
+                reason,
+                tuple(_estimate(t, nan, nan, nan) for t in self.terms),
+                tests,
+            )
         key = structure.key
         if key not in self._effects:
             self._effects[key] = _mixed_effects(fit, self.terms, penalized=False)
         formula = fit.formula if name == "maximal" else structure.formula
-        return Candidate(name, formula, method, fit.converged, fit.singular, structure.n_cov_params, fit.loglik,
-                         fit.aic, fit.bic, verdict(fit), reason, self._effects[key], tests, fit=fit)
+        return Candidate(
+            name,
+            formula,
+            method,
+            fit.converged,
+            fit.singular,
+            structure.n_cov_params,
+            fit.loglik,
+            fit.aic,
+            fit.bic,
+            verdict(fit),
+            reason,
+            self._effects[key],
+            tests,
+            fit=fit,
+        )
 
     # -- strategies, each → list of candidates -------------------------------------------
     def zero_correlation(self) -> list[Candidate]:
         zcp = self.full.zero_correlation()
         if zcp.key == self.full.key:
-            return [self.mixed("zero_correlation", self.cache.fit(zcp), "no correlation to drop: the model has "
-                               "no term with more than one random effect")]
+            return [
+                self.mixed(
+                    "zero_correlation",
+                    self.cache.fit(zcp),
+                    "no correlation to drop: the model has no term with more than one random effect",
+                )
+            ]
         refit = self.cache.fit(zcp)
         reason = "correlations between random effects set to zero (lme4's ||)"
         if refit.fit is not None:
             k = self.full.n_cov_params - zcp.n_cov_params
             stat = max(refit.fit.objective - self.fit.objective, 0.0)
-            p = float(scipy.stats.chi2.sf(stat, k))
+            p = float(special.chdtrc(k, stat))
             reason += f"; LRT against the maximal model: χ²({k}) = {stat:.3g}, p = {p:.3g}"
         return [self.mixed("zero_correlation", refit, reason)]
 
@@ -146,33 +189,53 @@ class _Run:
         return [self.mixed("pca_reduced", self.cache.fit(reduced), reason)]
 
     def intercept_only(self) -> list[Candidate]:
-        return [self.mixed("intercept_only", self.cache.fit(self.full.intercepts_only()),
-                           "random intercepts only, the simplest structure for these grouping factors")]
+        return [
+            self.mixed(
+                "intercept_only",
+                self.cache.fit(self.full.intercepts_only()),
+                "random intercepts only, the simplest structure for these grouping factors",
+            )
+        ]
 
     def stepwise(self) -> list[Candidate]:
         feasible = maximal_feasible(self.full, self.cache)
         lines = "; ".join(t.describe() for t in feasible.tests)
-        out = [self._selected("maximal_feasible", feasible,
-                              "largest structure in formula order that converges without a singular fit "
-                              f"(Barr et al. 2013, as buildmer builds it): {lines}")]
+        out = [
+            self._selected(
+                "maximal_feasible",
+                feasible,
+                "largest structure in formula order that converges without a singular fit "
+                f"(Barr et al. 2013, as buildmer builds it): {lines}",
+            )
+        ]
         name = f"{self.select}_selected"
         if feasible.structure is None:
             out.append(self._selected(name, feasible, "no structure to eliminate from: " + lines))
             return out
         criterion: Literal["lrt", "aic"] = "aic" if self.select == "aic" else "lrt"
         chosen = backward_elimination(feasible.structure, self.cache, criterion, self.alpha, self.mapper)
-        rule = (f"boundary-corrected LRT at α = {self.alpha:g} (Matuschek et al. 2017)" if self.select == "lrt"
-                else "AIC")
+        rule = (
+            f"boundary-corrected LRT at α = {self.alpha:g} (Matuschek et al. 2017)"
+            if self.select == "lrt"
+            else "AIC"
+        )
         steps = "; ".join(t.describe() for t in chosen.tests) or "no random effect can be dropped"
-        out.append(self._selected(name, chosen, f"backward elimination from the maximal feasible structure by {rule}: "
-                                  f"{steps}"))
+        out.append(
+            self._selected(
+                name, chosen, f"backward elimination from the maximal feasible structure by {rule}: {steps}"
+            )
+        )
         return out
 
     def _selected(self, name: str, selection: Selection, reason: str) -> Candidate:
         if selection.structure is None:
             empty = Structure(self.full.response, self.full.fixed, ())
-            return self.mixed(name, Refit(empty, None, "no random effect converges without a singular fit"), reason,
-                              selection.tests)
+            return self.mixed(
+                name,
+                Refit(empty, None, "no random effect converges without a singular fit"),
+                reason,
+                selection.tests,
+            )
         return self.mixed(name, self.cache.fit(selection.structure), reason, selection.tests)
 
     def penalized(self) -> list[Candidate]:
@@ -181,62 +244,150 @@ class _Run:
             if self.thorough is None:
                 hint = fit.model.deviance.layout.diagonal_mask()
                 start = np.where(hint, np.maximum(fit.theta_internal, 0.05), fit.theta_internal)
-                pen = fit_penalized(fit.model, fit.reml, optimizers=("bobyqa", "nelder_mead"),
-                                    starts=[("unpenalised optimum", start)])
+                pen = fit_penalized(
+                    fit.model,
+                    fit.reml,
+                    optimizers=("bobyqa", "nelder_mead"),
+                    starts=[("unpenalised optimum", start)],
+                )
             else:
-                pen = fit_penalized(fit.model, fit.reml, theta_hint=fit.theta_internal, thorough=self.thorough)
+                pen = fit_penalized(
+                    fit.model, fit.reml, theta_hint=fit.theta_internal, thorough=self.thorough
+                )
         except LmmdxError as exc:
             nan = float("nan")
-            return [Candidate("penalized", fit.formula, "penalized", False, False, self.full.n_cov_params, nan, nan,
-                              nan, f"not fitted: {exc}", "blme's default prior",
-                              tuple(_estimate(t, nan, nan, nan) for t in self.terms))]
+            return [
+                Candidate(
+                    "penalized",
+                    fit.formula,
+                    "penalized",
+                    False,
+                    False,
+                    self.full.n_cov_params,
+                    nan,
+                    nan,
+                    nan,
+                    f"not fitted: {exc}",
+                    "blme's default prior",
+                    tuple(_estimate(t, nan, nan, nan) for t in self.terms),
+                )
+            ]
         return [self._penalized_candidate(pen)]
 
     def _penalized_candidate(self, pen: PenalizedFit) -> Candidate:
         f = pen.fit
         converged = all(r.converged for r in pen.runs) and pen.agree
-        reason = ("maximum penalised likelihood with blme's default prior, a Wishart with df = q + 2.5 on each "
-                  "random-effects covariance (gamma(2.5, 0) on a single SD), which keeps every variance off the "
-                  f"boundary (Chung et al. 2013); penalised criterion {pen.criterion:.4f}; {pen.describe()}")
-        status = "ok" if converged and not f.singular else ("optimisers disagree" if not pen.agree else verdict(f))
-        return Candidate("penalized", f.formula, "penalized", converged, f.singular, self.full.n_cov_params,
-                         f.loglik, f.aic, f.bic, status, reason, _mixed_effects(f, self.terms, penalized=True),
-                         fit=pen)
+        reason = (
+            "maximum penalised likelihood with blme's default prior, a Wishart with df = q + 2.5 on each "
+            "random-effects covariance (gamma(2.5, 0) on a single SD), which keeps every variance off the "
+            f"boundary (Chung et al. 2013); penalised criterion {pen.criterion:.4f}; {pen.describe()}"
+        )
+        status = (
+            "ok" if converged and not f.singular else ("optimisers disagree" if not pen.agree else verdict(f))
+        )
+        return Candidate(
+            "penalized",
+            f.formula,
+            "penalized",
+            converged,
+            f.singular,
+            self.full.n_cov_params,
+            f.loglik,
+            f.aic,
+            f.bic,
+            status,
+            reason,
+            _mixed_effects(f, self.terms, penalized=True),
+            fit=pen,
+        )
 
     def fixed(self) -> list[Candidate]:
         design = self.fit.model.design
         out = []
-        why = ("grouping factors as fixed effects, with their interactions with the random slopes, in sum-to-zero "
-               "coding (a slope is the average within-group slope); inference about these levels only: "
-               + ", ".join(f"{g} ({n_} levels)" for g, n_ in self.fit.ngroups.items()))
+        why = (
+            "grouping factors as fixed effects, with their interactions with the random slopes, in "
+            "sum-to-zero coding (a slope is the average within-group slope); inference about these "
+            "levels only: "
+            + ", ".join(f"{g} ({n_} levels)" for g, n_ in self.fit.ngroups.items())
+        )
         try:
             fe = fixed_effects(design, self.full)
         except LmmdxError as exc:
             nan = float("nan")
-            out.append(Candidate("fixed_effects", "", "fixed_effects", False, False, 1, nan, nan, nan,
-                                 f"not fitted: {exc}", why, tuple(_estimate(t, nan, nan, nan) for t in self.terms)))
+            out.append(
+                Candidate(
+                    "fixed_effects",
+                    "",
+                    "fixed_effects",
+                    False,
+                    False,
+                    1,
+                    nan,
+                    nan,
+                    nan,
+                    f"not fitted: {exc}",
+                    why,
+                    tuple(_estimate(t, nan, nan, nan) for t in self.terms),
+                )
+            )
         else:
             n, k = fe.nobs, fe.rank + 1
             note = f"; not estimable here: {', '.join(fe.dropped)}" if fe.dropped else ""
-            out.append(Candidate(
-                "fixed_effects", fe.formula, "fixed_effects", True, False, 1, fe.loglik, -2 * fe.loglik + 2 * k,
-                -2 * fe.loglik + k * math.log(n), "ok" if not fe.dropped else "some effects not estimable",
-                why + note, _ols_effects(fe, self.terms), fit=fe))
+            out.append(
+                Candidate(
+                    "fixed_effects",
+                    fe.formula,
+                    "fixed_effects",
+                    True,
+                    False,
+                    1,
+                    fe.loglik,
+                    -2 * fe.loglik + 2 * k,
+                    -2 * fe.loglik + k * math.log(n),
+                    "ok" if not fe.dropped else "some effects not estimable",
+                    why + note,
+                    _ols_effects(fe, self.terms),
+                    fit=fe,
+                )
+            )
         cr = cluster_robust(design, self.full)
         assert cr.cluster is not None
         clusters = cr.cluster.nlevels
         nan = float("nan")
-        out.append(Candidate(
-            "cluster_robust", cr.formula, "cluster_robust", True, False, 0, nan, nan, nan,
-            "ok" if clusters >= 2 else "one cluster",
-            f"OLS with CR2 cluster-robust standard errors by {cr.cluster.name} ({clusters} clusters) and "
-            "Satterthwaite df (Bell & McCaffrey 2002; Pustejovsky & Tipton 2018), no model for the random effects",
-            _ols_effects(cr, self.terms), fit=cr))
+        out.append(
+            Candidate(
+                "cluster_robust",
+                cr.formula,
+                "cluster_robust",
+                True,
+                False,
+                0,
+                nan,
+                nan,
+                nan,
+                "ok" if clusters >= 2 else "one cluster",
+                f"OLS with CR2 cluster-robust standard errors by {cr.cluster.name} ({clusters} clusters) "
+                "and Satterthwaite df (Bell & McCaffrey 2002; Pustejovsky & Tipton 2018), no model for "
+                "the random effects",
+                _ols_effects(cr, self.terms),
+                fit=cr,
+            )
+        )
         return out
 
 
-_ORDER = ("maximal", "zero_correlation", "pca_reduced", "maximal_feasible", "lrt_selected", "aic_selected",
-          "intercept_only", "penalized", "fixed_effects", "cluster_robust")
+_ORDER = (
+    "maximal",
+    "zero_correlation",
+    "pca_reduced",
+    "maximal_feasible",
+    "lrt_selected",
+    "aic_selected",
+    "intercept_only",
+    "penalized",
+    "fixed_effects",
+    "cluster_robust",
+)
 
 
 def _mark_duplicates(candidates: list[Candidate]) -> list[Candidate]:
@@ -247,8 +398,12 @@ def _mark_duplicates(candidates: list[Candidate]) -> list[Candidate]:
             key = structure_of(c.formula).key
             if key in seen:
                 first = seen[key]
-                c = replace(c, formula=first.formula, same_as=first.name,
-                            reason=f"{c.reason} (same model as {first.name})")
+                c = replace(
+                    c,
+                    formula=first.formula,
+                    same_as=first.name,
+                    reason=f"{c.reason} (same model as {first.name})",
+                )
             else:
                 seen[key] = c
         out.append(c)
@@ -303,14 +458,21 @@ def remedies(
     run = _Run(fit, terms, select, alpha, thorough)
     maximal = run.mixed("maximal", Refit(run.full, fit), "the model as specified")
     tasks: list[tuple[str, Callable[[], list[Candidate]]]] = [
-        ("simplification", run.stepwise), ("penalised fit", run.penalized), ("zero-correlation model",
-        run.zero_correlation), ("principal components", run.pca), ("intercept-only model", run.intercept_only),
-        ("fixed-effects alternatives", run.fixed)]
+        ("simplification", run.stepwise),
+        ("penalised fit", run.penalized),
+        ("zero-correlation model", run.zero_correlation),
+        ("principal components", run.pca),
+        ("intercept-only model", run.intercept_only),
+        ("fixed-effects alternatives", run.fixed),
+    ]
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if seconds >= PARALLEL_MIN_SECONDS else 1
     results: list[Candidate] = [maximal]
     if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=workers) as inner:
+        with (
+            ThreadPoolExecutor(max_workers=workers) as pool,
+            ThreadPoolExecutor(max_workers=workers) as inner,
+        ):
             run.mapper = inner.map
             futures = [(label, pool.submit(task)) for label, task in tasks]
             for done, (label, future) in enumerate(futures, start=1):
@@ -331,4 +493,6 @@ def remedies(
     pen = by_name["penalized"].fit
     if isinstance(pen, PenalizedFit):
         notes.append("penalised fit: " + pen.describe())
-    return RemedyReport(fit.formula, fit.reml, terms, tuple(candidates), chosen, reasons, verdict_, tuple(notes))
+    return RemedyReport(
+        fit.formula, fit.reml, terms, tuple(candidates), chosen, reasons, verdict_, tuple(notes)
+    )

@@ -80,7 +80,9 @@ class FactorComponents:
         if self.n_supported == 0:
             return unique
         weight = np.sum(self.loadings[:, self.n_supported :] ** 2, axis=1)
-        score = {e: float(sum(w for w, c in zip(weight, self.effects, strict=True) if c == e)) for e in unique}
+        score = {
+            e: float(sum(w for w, c in zip(weight, self.effects, strict=True) if c == e)) for e in unique
+        }
         order = sorted(unique, key=lambda e: (e == INTERCEPT, -score[e]))
         dropped: list[str] = []
         dims = 0
@@ -130,7 +132,9 @@ def principal_components(fit: Fit) -> tuple[FactorComponents, ...]:
     return tuple(out)
 
 
-def pca_reduction(structure: Structure, components: tuple[FactorComponents, ...]) -> tuple[Structure, list[str]]:
+def pca_reduction(
+    structure: Structure, components: tuple[FactorComponents, ...]
+) -> tuple[Structure, list[str]]:
     """The structure without the effects the principal components say are unsupported.
 
     Returns
@@ -150,8 +154,10 @@ def pca_reduction(structure: Structure, components: tuple[FactorComponents, ...]
             notes.append(f"{comp.group}: all {k} dimensions supported (variance shares {shares})")
             continue
         names = ", ".join("(Intercept)" if e == INTERCEPT else e for e in drop)
-        notes.append(f"{comp.group}: {comp.n_supported} of {k} dimensions supported (variance shares {shares}); "
-                     f"dropped {names}")
+        notes.append(
+            f"{comp.group}: {comp.n_supported} of {k} dimensions supported (variance shares {shares}); "
+            f"dropped {names}"
+        )
         for effect in drop:
             reduced = reduced.without(comp.group, effect)
     return reduced, notes

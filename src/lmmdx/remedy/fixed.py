@@ -25,7 +25,14 @@ from ..design.grouping import GroupingFactor
 from ..errors import FitError
 from .structure import Structure
 
-__all__ = ["CR2_LEVERAGE_TOLERANCE", "FIXED_EFFECTS_MAX_CELLS", "OlsFit", "cluster_robust", "cr2", "fixed_effects"]
+__all__ = [
+    "CR2_LEVERAGE_TOLERANCE",
+    "FIXED_EFFECTS_MAX_CELLS",
+    "OlsFit",
+    "cluster_robust",
+    "cr2",
+    "fixed_effects",
+]
 
 #: Largest dense model matrix (rows × columns) the fixed-effects alternative builds;
 #: beyond it (thousands of levels) the factor is better treated as random anyway.
@@ -171,7 +178,9 @@ def fixed_effects(design: Design, structure: Structure) -> OlsFit:
     )
 
 
-def cr2(X: np.ndarray, resid: np.ndarray, bread: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def cr2(
+    X: np.ndarray, resid: np.ndarray, bread: np.ndarray, codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """CR2 covariance of OLS coefficients and the Satterthwaite df of each coefficient.
 
     Parameters
@@ -237,4 +246,3 @@ def cluster_robust(design: Design, structure: Structure) -> OlsFit:
         nobs=n,
         cluster=factor,
     )
-

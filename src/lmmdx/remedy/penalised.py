@@ -136,8 +136,10 @@ class PenalizedFit:
         optimizers = sorted({r.optimizer for r in self.runs})
         starts = sorted({r.start for r in self.runs})
         status = "agree" if self.agree else "DISAGREE"
-        return (f"{len(self.runs)} runs ({', '.join(optimizers)}; starts: {', '.join(starts)}) {status}: "
-                f"criterion spread {self.criterion_spread:.2g}, estimate spread {self.estimate_spread:.2g}")
+        return (
+            f"{len(self.runs)} runs ({', '.join(optimizers)}; starts: {', '.join(starts)}) {status}: "
+            f"criterion spread {self.criterion_spread:.2g}, estimate spread {self.estimate_spread:.2g}"
+        )
 
 
 def _starts(layout: ThetaLayout, hint: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
@@ -232,13 +234,20 @@ def fit_penalized(
         trace = minimize(objective, x0, free, name)
         theta_end = to_theta(trace.x)
         traces.append(replace(trace, x0=theta0, x=theta_end))
-        runs.append(PenalizedRun(name, label, theta_end, float(trace.fmin + shift + offset), trace.nevals,
-                                 trace.converged))
+        runs.append(
+            PenalizedRun(
+                name, label, theta_end, float(trace.fmin + shift + offset), trace.nevals, trace.converged
+            )
+        )
     best = int(np.argmin([r.criterion for r in runs]))
     if not np.isfinite(runs[best].criterion) or runs[best].criterion > 1e299:
-        raise FitError(f"the penalised criterion of {model.design.formula.text!r} cannot be evaluated on these data")
+        raise FitError(
+            f"the penalised criterion of {model.design.formula.text!r} cannot be evaluated on these data"
+        )
     theta = runs[best].theta
-    estimates = [_estimates(model, r.theta, reml) for r in runs if np.isfinite(r.criterion) and r.criterion < 1e299]
+    estimates = [
+        _estimates(model, r.theta, reml) for r in runs if np.isfinite(r.criterion) and r.criterion < 1e299
+    ]
     values = np.array([v for v, _ in estimates])
     scale = _estimates(model, theta, reml)[1]
     estimate_spread = float(np.max((values.max(axis=0) - values.min(axis=0)) / scale)) if values.size else 0.0

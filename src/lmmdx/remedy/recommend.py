@@ -56,23 +56,32 @@ def sensitivity(candidates: Sequence[Candidate], effects: Sequence[str]) -> Sens
         hi = max(rows, key=lambda r: r[1].p_value)
         signs = {math.copysign(1.0, e.estimate) for _, e in rows if e.estimate != 0}
         crosses = lo[1].p_value < SIGNIFICANCE <= hi[1].p_value
-        item = EffectSensitivity(term, len(signs) > 1, crosses, lo[1].p_value, hi[1].p_value, lo[0], hi[0],
-                                 len(rows))
+        item = EffectSensitivity(
+            term, len(signs) > 1, crosses, lo[1].p_value, hi[1].p_value, lo[0], hi[0], len(rows)
+        )
         out.append(item)
-        span = f"p from {_p(item.p_min)} ({item.p_min_candidate}) to {_p(item.p_max)} ({item.p_max_candidate})"
+        span = (
+            f"p from {_p(item.p_min)} ({item.p_min_candidate}) to {_p(item.p_max)} ({item.p_max_candidate})"
+        )
         if item.sign_change and lo[1].p_value < SIGNIFICANCE:
             reasons.append(f"{term}: the sign changes across the {len(rows)} usable candidates ({span})")
         elif item.sign_change:
-            reasons.append(f"{term}: not significant at 0.05 in any of the {len(rows)} usable candidates, whose "
-                           f"estimates differ in sign ({span}): no candidate tells it apart from 0")
+            reasons.append(
+                f"{term}: not significant at 0.05 in any of the {len(rows)} usable candidates, whose "
+                f"estimates differ in sign ({span}): no candidate tells it apart from 0"
+            )
         elif item.crosses:
             reasons.append(f"{term}: significance at 0.05 depends on the model ({span})")
         else:
             side = "significant" if hi[1].p_value < SIGNIFICANCE else "not significant"
             direction = "positive" if signs == {1.0} else "negative" if signs == {-1.0} else "zero"
-            reasons.append(f"{term}: {direction} and {side} at 0.05 in all {len(rows)} usable candidates ({span})")
+            reasons.append(
+                f"{term}: {direction} and {side} at 0.05 in all {len(rows)} usable candidates ({span})"
+            )
     if not effects:
-        reasons.append("no fixed effect of interest: the model has only an intercept (choose one with effects)")
+        reasons.append(
+            "no fixed effect of interest: the model has only an intercept (choose one with effects)"
+        )
     if not out:
         verdict = "undetermined"
     elif any(e.crosses or (e.sign_change and e.p_min < SIGNIFICANCE) for e in out):
@@ -114,12 +123,19 @@ def recommend(
             "mixed-model degrees of freedom are unreliable; OLS with CR2 cluster-robust standard errors and "
             "Satterthwaite df is the safer report"
         )
-        reasons.append("fixed_effects answers the question for these levels only; penalized keeps the design's "
-                       "random effects with variances off the boundary")
+        reasons.append(
+            "fixed_effects answers the question for these levels only; penalized keeps the design's "
+            "random effects with variances off the boundary"
+        )
     if chosen is None:
         for name, why in (
-            (selection, ("the simplification procedure (backward elimination from the maximal feasible structure) "
-                        "selects it, and it converges without a singular fit")),
+            (
+                selection,
+                (
+                    "the simplification procedure (backward elimination from the maximal feasible structure) "
+                    "selects it, and it converges without a singular fit"
+                ),
+            ),
             ("maximal_feasible", "it is the largest structure that converges without a singular fit"),
         ):
             candidate = candidates.get(name)
@@ -131,14 +147,20 @@ def recommend(
         penalized = candidates.get("penalized")
         if penalized is not None and penalized.usable:
             chosen = "penalized"
-            reasons.append("no random-effects structure converges without a singular fit; the penalised fit keeps "
-                           "the design's structure with every variance off the boundary, and its optimisers agree")
+            reasons.append(
+                "no random-effects structure converges without a singular fit; the penalised fit keeps "
+                "the design's structure with every variance off the boundary, and its optimisers agree"
+            )
         else:
             chosen = "cluster_robust"
-            reasons.append("neither a simplified nor a penalised mixed model is usable; OLS with CR2 "
-                           "cluster-robust standard errors makes no assumption about the random effects")
+            reasons.append(
+                "neither a simplified nor a penalised mixed model is usable; OLS with CR2 "
+                "cluster-robust standard errors makes no assumption about the random effects"
+            )
     if verdict.verdict == "sensitive":
         alternative = "penalized" if chosen != "penalized" else "cluster_robust"
-        reasons.append(f"the conclusion depends on the model ({'; '.join(r for r in verdict.reasons)}): "
-                       f"report {alternative} beside {chosen}")
+        reasons.append(
+            f"the conclusion depends on the model ({'; '.join(r for r in verdict.reasons)}): "
+            f"report {alternative} beside {chosen}"
+        )
     return chosen, tuple(reasons)

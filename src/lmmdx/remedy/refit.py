@@ -117,7 +117,11 @@ class FitCache:
         if not structure.blocks:
             return Refit(structure, None, "no random-effects term is left")
         try:
-            formula = structure.formula if self.response is None else replace(structure, response=self.response).formula
+            formula = (
+                structure.formula
+                if self.response is None
+                else replace(structure, response=self.response).formula
+            )
             design = build_design(parse_formula(formula), self.frame)
             return Refit(structure, fit_design(design, reml=self.reml))
         except LmmdxError as exc:

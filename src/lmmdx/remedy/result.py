@@ -217,5 +217,7 @@ class RemedyReport:
         return remedy_payload(self)
 
     def __repr__(self) -> str:
-        return (f"<RemedyReport {self.formula!r}: {len(self.candidates)} candidates, selected {self.selected!r}, "
-                f"{self.sensitivity.verdict}>")
+        return (
+            f"<RemedyReport {self.formula!r}: {len(self.candidates)} candidates, selected {self.selected!r}, "
+            f"{self.sensitivity.verdict}>"
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import scipy.stats
+from scipy import special
 
 from ..model import Model
 from ..result import Fit
@@ -33,12 +33,14 @@ def chibar_pvalue(statistic: float, df_low: int, df_high: int) -> float:
     def tail(df: int) -> float:
         if df == 0:
             return 1.0 if stat <= 0.0 else 0.0
-        return float(scipy.stats.chi2.sf(stat, df))
+        return float(special.chdtrc(df, stat))
 
     return 0.5 * tail(df_low) + 0.5 * tail(df_high)
 
 
-def _deviance(model: Model, reml: bool, penalty: Callable[[np.ndarray], float] | None) -> Callable[..., float]:
+def _deviance(
+    model: Model, reml: bool, penalty: Callable[[np.ndarray], float] | None
+) -> Callable[..., float]:
     """−2 log L (REML or ML) over (θ, σ) on the internal scale, σ not profiled, plus ``penalty(θ)``."""
     n, p = model.blocks.n, model.blocks.p
 
@@ -68,7 +70,9 @@ def _hessian(fun: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
         for j in range(i):
             ej = np.zeros(k)
             ej[j] = h[j]
-            value = (fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)) / (4 * h[i] * h[j])
+            value = (fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)) / (
+                4 * h[i] * h[j]
+            )
             out[i, j] = out[j, i] = value
     return out
 

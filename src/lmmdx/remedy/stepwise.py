@@ -127,8 +127,14 @@ def maximal_feasible(full: Structure, cache: FitCache) -> Selection:
                 split = trial(alone)
                 if feasible(split):
                     accepted = alone
-                    tests.append(TermTest(name, "kept without correlations", "feasibility",
-                                          note=f"{reason}; without its correlations it is not"))
+                    tests.append(
+                        TermTest(
+                            name,
+                            "kept without correlations",
+                            "feasibility",
+                            note=f"{reason}; without its correlations it is not",
+                        )
+                    )
                     continue
             tests.append(TermTest(name, "dropped", "feasibility", note=reason))
     if not accepted:
@@ -171,8 +177,9 @@ def backward_elimination(
             k = len(current.block_of(group, effect).effects)
             stat = max(refit.fit.objective - base.fit.objective, 0.0)
             p = chibar_pvalue(stat, k - 1, k)
-            options.append((parameter_name(group, effect), refit, stat, (k - 1, k), p,
-                            refit.fit.aic - base.fit.aic))
+            options.append(
+                (parameter_name(group, effect), refit, stat, (k - 1, k), p, refit.fit.aic - base.fit.aic)
+            )
         if not options:
             break
         if criterion == "lrt":
