@@ -77,26 +77,34 @@ def _used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
 
 
 def _prepare(frame: pd.DataFrame, used: list[str], grouping: set[str]) -> tuple[pd.DataFrame, int]:
-    """Keep the used columns, drop rows with missing values, make booleans categorical."""
-    data = frame.loc[:, used]
-    missing = data.isna().any(axis=1).to_numpy()
+    """Drop rows with a missing value in a used column; make boolean predictors categorical.
+
+    The frame is not copied when nothing needs to change.
+    """
+    missing = np.zeros(len(frame), dtype=bool)
+    for name in used:
+        missing |= frame[name].isna().to_numpy()
     n_missing = int(missing.sum())
-    if n_missing:
-        data = data.loc[~missing]
+    data = frame.loc[~missing] if n_missing else frame
     if len(data) == 0:
         raise DataError(
             f"no rows left: all {len(frame)} rows have a missing value in {', '.join(map(repr, used))}"
             if len(frame)
             else "the data have no rows"
         )
+    converted = {}
     for name in used:
-        column = data[name]
-        if name not in grouping and pd.api.types.is_bool_dtype(column.dtype):
-            data = data.assign(**{name: pd.Categorical(np.where(column, "TRUE", "FALSE"), ["FALSE", "TRUE"])})
-        elif pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-            bad = ~np.isfinite(column.to_numpy(dtype=np.float64))
+        dtype = data[name].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            if name not in grouping:
+                values = data[name].to_numpy(dtype=bool)
+                converted[name] = pd.Categorical(np.where(values, "TRUE", "FALSE"), ["FALSE", "TRUE"])
+        elif pd.api.types.is_numeric_dtype(dtype):
+            bad = ~np.isfinite(data[name].to_numpy(dtype=np.float64))
             if bad.any():
                 raise DataError(f"column {name!r} has {int(bad.sum())} infinite values")
+    if converted:
+        data = data.assign(**converted)
     return data, n_missing
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import formulaic
 import numpy as np
@@ -47,6 +48,12 @@ def _formulaic_text(rhs: str) -> str:
     return rhs.replace("^", "**")
 
 
+@lru_cache(maxsize=512)
+def _formula(rhs: str) -> formulaic.Formula:
+    """formulaic's parse of ``rhs`` (cached: parsing is pure and costs more than a small fit)."""
+    return formulaic.Formula(_formulaic_text(rhs))
+
+
 def required_columns(rhs: str, where: str) -> set[str]:
     """Columns a right-hand side needs, as formulaic reads them.
 
@@ -55,8 +62,11 @@ def required_columns(rhs: str, where: str) -> set[str]:
     FormulaError
         When formulaic cannot parse ``rhs`` (``where`` says which part of the formula it is).
     """
+    plain = _plain_names(rhs)
+    if plain is not None:
+        return set(plain)
     try:
-        return set(formulaic.Formula(_formulaic_text(rhs)).required_variables)
+        return set(_formula(rhs).required_variables)
     except Exception as exc:  # noqa: BLE001 - formulaic raises many unrelated types on bad syntax
         raise FormulaError(f"cannot read the {where} {rhs!r}: {_first_line(exc)}") from None
 
@@ -66,14 +76,24 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _plain_numeric(rhs: str, frame: pd.DataFrame) -> list[str] | None:
-    """The column names of ``rhs`` when it is only ``1``/``0`` and plain numeric columns."""
+def _plain_names(rhs: str) -> list[str] | None:
+    """The column names of ``rhs`` when it is only ``1``/``0`` plus plain column names."""
     parts = [p.strip() for p in rhs.split("+")]
     if parts[0] not in ("0", "1") or len(set(parts)) != len(parts):
         return None
     names = parts[1:]
+    if not all(_PLAIN_TERM.match(name) for name in names):
+        return None
+    return names
+
+
+def _plain_numeric(rhs: str, frame: pd.DataFrame) -> list[str] | None:
+    """The column names of ``rhs`` when it is only ``1``/``0`` and plain numeric columns."""
+    names = _plain_names(rhs)
+    if names is None:
+        return None
     for name in names:
-        if not _PLAIN_TERM.match(name) or name not in frame.columns:
+        if name not in frame.columns:
             return None
         dtype = frame[name].dtype
         if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
@@ -101,7 +121,7 @@ def model_matrix(rhs: str, frame: pd.DataFrame, where: str) -> ModelMatrix:
         names = (("(Intercept)",) if rhs.strip().startswith("1") else ()) + tuple(plain)
         return ModelMatrix(np.ascontiguousarray(values, dtype=np.float64), names)
     try:
-        mm = formulaic.Formula(_formulaic_text(rhs)).get_model_matrix(frame, na_action="ignore")
+        mm = _formula(rhs).get_model_matrix(frame, na_action="ignore")
     except Exception as exc:  # noqa: BLE001 - formulaic and the transforms it calls raise anything
         raise DataError(f"cannot evaluate the {where} {rhs!r}: {_first_line(exc)}") from None
     values = np.asarray(mm.to_numpy(), dtype=np.float64)

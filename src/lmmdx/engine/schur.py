@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 __all__ = ["DENSE_OPERATOR_LIMIT", "SchurOperator", "packed_pairs"]
 
-#: Operators with at most this many entries (cells · ℓ₁ · k₁(k₁+1)/2) are stored dense.
+#: Operators with at most this many entries (m² · ℓ₁ · k₁(k₁+1)/2) are stored dense, every cell filled.
 DENSE_OPERATOR_LIMIT = 200_000
 #: Pairs generated at once while building the operator (bounds memory).
 _PAIR_CHUNK = 2_000_000
@@ -54,22 +54,33 @@ class SchurOperator:
     ----------
     cells : ndarray of int64
         Flat (C-order) indices into the m × m matrix of the cells the operator fills.
+    every_cell : bool
+        The operator fills every cell, in order (small problems).
     cell_rows, cell_cols : ndarray of int64
         Row and column of each cell.
     """
 
     def __init__(self, a21: sp.csc_array, k1: int, full: bool) -> None:
-        m = a21.shape[0]
+        m, q1 = a21.shape
         self.m = m
-        op = _pair_operator(a21, k1, full)
-        cells = np.flatnonzero(np.diff(op.indptr))
-        op = op[cells]
-        self.cells = cells
-        self.cell_rows, self.cell_cols = np.divmod(cells, m)
-        if op.shape[0] * op.shape[1] <= DENSE_OPERATOR_LIMIT:
-            self._op: np.ndarray | sp.csr_array = op.toarray()
+        l1 = q1 // k1
+        rows, cols = packed_pairs(k1)
+        if m * m * rows.size * l1 <= DENSE_OPERATOR_LIMIT:
+            # small: every cell, computed directly from the dense a21
+            v = np.asarray(a21.toarray()).reshape(m, l1, k1)
+            outer = np.einsum("rja,sjb->rsabj", v, v)
+            op = outer[:, :, rows, cols, :] + np.where(rows != cols, 1.0, 0.0)[None, None, :, None] * outer[
+                :, :, cols, rows, :
+            ]
+            self._op: np.ndarray | sp.csr_array = op.reshape(m * m, rows.size * l1)
+            self.cells = np.arange(m * m)
+            self.every_cell = True
         else:
-            self._op = sp.csr_array(op)
+            sparse = _pair_operator(a21, k1, full)
+            self.cells = np.flatnonzero(np.diff(sparse.indptr))
+            self._op = sp.csr_array(sparse[self.cells])
+            self.every_cell = False
+        self.cell_rows, self.cell_cols = np.divmod(self.cells, m)
 
     def apply(self, packed: np.ndarray) -> np.ndarray:
         """Values at :attr:`cells` for the packed per-level matrices."""
