@@ -10,6 +10,8 @@ import numpy as np
 from .design import Design, build_design
 from .design.frame import as_pandas
 from .engine import OptTrace, Solution, Tolerances, minimize
+from .engine.gradient import value_and_gradient
+from .engine.optimize import chain, minimize_with_gradient
 from .errors import FitError, LmmdxWarning
 from .formula import parse_formula
 from .model import Model
@@ -24,6 +26,17 @@ SINGULAR_TOLERANCE = 1e-4
 BOUNDARY_SNAP = 1e-4
 #: "Does not worsen": the criterion may rise by at most this much.
 _SNAP_SLACK = 1e-9
+#: From this order of the dense rest block on, an evaluation costs milliseconds: the default
+#: optimiser then starts with L-BFGS-B on the closed-form gradient and BOBYQA polishes.
+GRADIENT_MIN_ORDER = 200
+#: BOBYQA's initial step when it polishes an L-BFGS-B optimum, and its stopping rules there
+#: (relative to the criterion's size, since the gradient phase already converged).
+_POLISH_STEP = 0.01
+#: The polish runs only when L-BFGS-B did not converge or a θ diagonal element ended this close to 0,
+#: where the closed-form gradient of a scalar term is 0 whatever the curvature.
+_POLISH_NEAR_BOUND = 1e-2
+_POLISH_FTOL_REL = 1e-13
+_POLISH_XTOL = 1e-8
 
 
 def fit(formula: str, data: Any, reml: bool = True, optimizer: str = "bobyqa") -> Fit:
@@ -82,7 +95,7 @@ def fit_model(
     """Optimise the criterion of a prepared :class:`Model` and assemble the :class:`Fit`."""
     layout = model.deviance.layout
     x0 = layout.start() if start is None else np.asarray(start, dtype=np.float64)
-    trace = minimize(lambda th: model.deviance(th, reml), x0, layout.lower(), optimizer, tolerances)
+    trace = _optimize(model, reml, optimizer, x0, tolerances)
     if not np.isfinite(trace.fmin) or abs(trace.fmin) >= 1e299:
         raise FitError(f"the criterion of {model.design.formula.text!r} cannot be evaluated on these data")
     theta, _ = _snap_to_boundary(model, trace.x, trace.fmin, reml)
@@ -91,6 +104,30 @@ def fit_model(
     except np.linalg.LinAlgError as exc:
         raise FitError(f"cannot solve the mixed-model equations at the optimum: {exc}") from None
     return assemble_fit(model, solution, trace, reml)
+
+
+def _optimize(model: Model, reml: bool, optimizer: str, x0: np.ndarray, tolerances: Tolerances | None) -> OptTrace:
+    """BOBYQA from x0; for large models L-BFGS-B on the closed-form gradient, polished by BOBYQA
+    when it stopped early or near the boundary."""
+    deviance = model.deviance
+    lower = deviance.layout.lower()
+    if optimizer == "bobyqa" and deviance.m >= GRADIENT_MIN_ORDER:
+        first = minimize_with_gradient(lambda th: value_and_gradient(deviance, th, reml), x0, lower, tolerances)
+        near_bound = np.any(first.x[deviance.layout.diagonal_mask()] < _POLISH_NEAR_BOUND)
+        if first.converged and not near_bound:
+            return first
+        fields = _tolerance_fields(tolerances)
+        fields["ftol_abs"] = max(fields["ftol_abs"], _POLISH_FTOL_REL * abs(first.fmin))
+        fields["xtol_abs"] = max(fields["xtol_abs"], _POLISH_XTOL)
+        polish = Tolerances(**fields, initial_step=_POLISH_STEP)
+        second = minimize(lambda th: deviance(th, reml), first.x, lower, "bobyqa", polish)
+        return chain(first, second)
+    return minimize(lambda th: deviance(th, reml), x0, lower, optimizer, tolerances)
+
+
+def _tolerance_fields(tolerances: Tolerances | None) -> dict[str, float]:
+    tol = tolerances or Tolerances()
+    return {"ftol_abs": tol.ftol_abs, "xtol_abs": tol.xtol_abs, "maxeval": tol.maxeval}
 
 
 def _theta_names(model: Model) -> tuple[str, ...]:

@@ -239,36 +239,50 @@ class ProfiledDeviance:
         return criterion(parts, self.n, self.p, reml)
 
     # -- the solution at θ ----------------------------------------------------------------
-    def solve(self, theta: np.ndarray, reml: bool) -> Solution:
-        """β̂, σ̂, the conditional modes and the factor of X's block at θ."""
+    def factorize(self, theta: np.ndarray) -> tuple[float, np.ndarray, list[np.ndarray]]:
+        """First-term log-determinant, the rest block's lower factor and the factors T.
+
+        Only the lower triangle of the factor is meaningful (LAPACK leaves the rest).
+
+        Raises
+        ------
+        numpy.linalg.LinAlgError
+            When the penalised cross-product matrix is not numerically positive definite.
+        """
         theta = np.asarray(theta, dtype=np.float64)
         logdet1, lr = self._rest_factor(theta)
-        factors = self.layout.factors(theta)
         if lr is None:
             raise np.linalg.LinAlgError("the penalised cross-product matrix is not positive definite")
-        lr = np.tril(lr)
+        return logdet1, lr, self.layout.factors(theta)
+
+    def conditional_modes(self, lr: np.ndarray, factors: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Spherical random effects u (per term, (ℓᵢ, kᵢ)) and β̂ from the factor of the rest block."""
         q, p = self.q_rest, self.p
-        parts = self._parts(logdet1, lr)
         x_rest, info = lapack.dtrtrs(lr[:-1, :-1], lr[-1, :-1], lower=1, trans=1)
         if info != 0:
             raise np.linalg.LinAlgError("singular triangular factor")
-        # first term: L₁ⱼᵀ u₁ⱼ = c₁ⱼ − Wⱼᵀ x_rest, with W = Λ_restᵀ RᵀZ₁ Λ₁ L₁⁻ᵀ
+        # first term, level by level: Dⱼ u₁ⱼ = −T₁ᵀ (RᵀZ₁)ⱼᵀ Λ_rest [x_rest; −1]
         t1 = factors[0]
         k1, l1 = t1.shape[0], self.blocks.levels[0]
-        chol1 = np.linalg.cholesky(t1.T @ self.blocks.a11 @ t1 + np.eye(k1))
         weighted = np.concatenate([x_rest, [-1.0]])
         for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
             weighted[at : at + nlev * k] = (weighted[at : at + nlev * k].reshape(nlev, k) @ t.T).ravel()
-        # (Λ_restᵀ RᵀZ₁ Λ₁)ᵀ [x_rest; -1] per level, then L₁ⱼ⁻¹
         proj = (self.blocks.a21.T @ weighted).reshape(l1, k1) @ t1
-        v = np.linalg.solve(chol1, -proj[:, :, None])
-        u1 = np.linalg.solve(chol1.transpose(0, 2, 1), v)[:, :, 0]
-        u = [u1]
-        for (at, nlev, k), _ in zip(self._segments, factors[1:], strict=True):
+        dmat = t1.T @ self.blocks.a11 @ t1 + np.eye(k1)
+        u = [np.linalg.solve(dmat, -proj[:, :, None])[:, :, 0]]
+        for at, nlev, k in self._segments:
             u.append(x_rest[at : at + nlev * k].reshape(nlev, k))
+        return u, x_rest[q : q + p]
+
+    def solve(self, theta: np.ndarray, reml: bool) -> Solution:
+        """β̂, σ̂, the conditional modes and the factor of X's block at θ."""
+        theta = np.asarray(theta, dtype=np.float64)
+        logdet1, lr, factors = self.factorize(theta)
+        q, p = self.q_rest, self.p
+        parts = self._parts(logdet1, lr)
+        u, beta = self.conditional_modes(lr, factors)
         b = [ui @ t.T for ui, t in zip(u, factors, strict=True)]
-        beta = x_rest[q : q + p]
         dof = self.n - p if reml else self.n
         sigma = float(np.sqrt(parts.pwrss / dof))
         objective = criterion(parts, self.n, p, reml)
-        return Solution(theta, objective, parts, sigma, beta, lr[q : q + p, q : q + p].copy(), u, b)
+        return Solution(theta, objective, parts, sigma, beta, np.tril(lr[q : q + p, q : q + p]), u, b)

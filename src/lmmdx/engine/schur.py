@@ -56,6 +56,8 @@ class SchurOperator:
         Flat (C-order) indices into the m × m matrix of the cells the operator fills.
     every_cell : bool
         The operator fills every cell, in order (small problems).
+    both_triangles : bool
+        Cells of both triangles are filled (otherwise only the lower triangle).
     cell_rows, cell_cols : ndarray of int64
         Row and column of each cell.
     """
@@ -75,16 +77,29 @@ class SchurOperator:
             self._op: np.ndarray | sp.csr_array = op.reshape(m * m, rows.size * l1)
             self.cells = np.arange(m * m)
             self.every_cell = True
+            self.both_triangles = True
         else:
             sparse = _pair_operator(a21, k1, full)
             self.cells = np.flatnonzero(np.diff(sparse.indptr))
             self._op = sp.csr_array(sparse[self.cells])
             self.every_cell = False
+            self.both_triangles = full
         self.cell_rows, self.cell_cols = np.divmod(self.cells, m)
 
     def apply(self, packed: np.ndarray) -> np.ndarray:
         """Values at :attr:`cells` for the packed per-level matrices."""
         return self._op @ packed
+
+    def adjoint(self, values: np.ndarray) -> np.ndarray:
+        """Packed ``Vⱼᵀ Q Vⱼ`` of every level, scaled by 2 off the diagonal, for a symmetric ``Q``.
+
+        ``values`` holds ``Q`` at :attr:`cells`. This is the transpose of :meth:`apply`:
+        entry (e = (a, b), j) of the result is ``tr(Q Vⱼ Eₑ Vⱼᵀ)`` with ``Eₑ = E_ab + E_ba``
+        (``E_aa`` on the diagonal).
+        """
+        if not self.both_triangles:
+            values = values * np.where(self.cell_rows == self.cell_cols, 1.0, 2.0)
+        return self._op.T @ values
 
     def dense(self, packed: np.ndarray) -> np.ndarray:
         """The whole (m, m) matrix (zeros outside :attr:`cells`)."""
