@@ -74,14 +74,12 @@ class SchurOperator:
             op = outer[:, :, rows, cols, :] + np.where(rows != cols, 1.0, 0.0)[None, None, :, None] * outer[
                 :, :, cols, rows, :
             ]
-            self._op: np.ndarray | sp.csr_array = op.reshape(m * m, rows.size * l1)
+            self._op: np.ndarray | sp.sparray = op.reshape(m * m, rows.size * l1)
             self.cells = np.arange(m * m)
             self.every_cell = True
             self.both_triangles = True
         else:
-            sparse = _pair_operator(a21, k1, full)
-            self.cells = np.flatnonzero(np.diff(sparse.indptr))
-            self._op = sp.csr_array(sparse[self.cells])
+            self.cells, self._op = _pair_operator(a21, k1, full)
             self.every_cell = False
             self.both_triangles = full
         self.cell_rows, self.cell_cols = np.divmod(self.cells, m)
@@ -108,8 +106,8 @@ class SchurOperator:
         return out.reshape(self.m, self.m)
 
 
-def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> sp.csr_array:
-    """Sparse (m², ℓ₁k₁(k₁+1)/2) operator of :class:`SchurOperator`."""
+def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> tuple[np.ndarray, sp.csr_array]:
+    """The cells filled and the sparse (cells, ℓ₁k₁(k₁+1)/2) operator of :class:`SchurOperator`."""
     m, q1 = a21.shape
     l1 = q1 // k1
     coo = a21.tocoo()
@@ -121,7 +119,14 @@ def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> sp.csr_array:
     vals = coo.data[order]
     counts = np.bincount(level, minlength=l1)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    per_entry = counts[level]
+    # entries are sorted by (level, row): the partners of an entry with rows not above its
+    # own (lower triangle) run from its level's start to the last entry of its row, or all
+    # entries of its level (full)
+    if full:
+        per_entry = counts[level]
+    else:
+        key = level * m + rows
+        per_entry = np.searchsorted(key, key, side="right") - starts[level]
     packed = _packed_index(k1)
     bounds = np.concatenate([[0], np.cumsum(per_entry)])
     cells, cols, values = [], [], []
@@ -132,17 +137,24 @@ def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> sp.csr_array:
         e1 = np.repeat(np.arange(first, last), per_entry[first:last])
         offset = np.arange(e1.size) + bounds[first] - bounds[e1]
         e2 = starts[level[e1]] + offset
-        r1, r2 = rows[e1], rows[e2]
-        if not full:
-            keep = r1 >= r2
-            e1, e2, r1, r2 = e1[keep], e2[keep], r1[keep], r2[keep]
-        cells.append(r1 * m + r2)
+        cells.append(rows[e1] * m + rows[e2])
         cols.append(packed[within[e1], within[e2]] * l1 + level[e1])
         values.append(vals[e1] * vals[e2])
         first = last
     npk = k1 * (k1 + 1) // 2
-    if not cells:
-        return sp.csr_array((m * m, npk * l1))
-    return sp.csr_array(
-        (np.concatenate(values), (np.concatenate(cells), np.concatenate(cols))), shape=(m * m, npk * l1)
+    cell = np.concatenate(cells) if cells else np.zeros(0, dtype=np.int64)
+    # number the filled cells compactly (a mark array over m² avoids sorting the pairs)
+    mark = np.zeros(m * m, dtype=bool)
+    mark[cell] = True
+    filled = np.flatnonzero(mark)
+    number = np.cumsum(mark) - 1
+    if k1 == 1:
+        # pairs were generated level by level with increasing cells: already the CSC layout
+        column = np.concatenate(cols)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(column, minlength=l1))])
+        return filled, sp.csc_array((np.concatenate(values), number[cell], indptr), shape=(filled.size, l1))
+    op = sp.csr_array(
+        (np.concatenate(values) if values else np.zeros(0), (number[cell], np.concatenate(cols) if cols else cell)),
+        shape=(filled.size, npk * l1),
     )
+    return filled, op
