@@ -26,6 +26,8 @@ SINGULAR_TOLERANCE = 1e-4
 BOUNDARY_SNAP = 1e-4
 #: "Does not worsen": the criterion may rise by at most this much.
 _SNAP_SLACK = 1e-9
+#: θ diagonal elements below this at the optimum trigger one restart from 1 (internal scale).
+RESTART_EDGE = 1e-3
 #: From this order of the dense rest block on, an evaluation costs milliseconds: the default
 #: optimiser then starts with L-BFGS-B on the closed-form gradient and BOBYQA polishes.
 GRADIENT_MIN_ORDER = 200
@@ -107,6 +109,24 @@ def fit_model(
 
 
 def _optimize(model: Model, reml: bool, optimizer: str, x0: np.ndarray, tolerances: Tolerances | None) -> OptTrace:
+    """Minimise from x0, then restart off the boundary when the optimum has θ diagonal elements at 0.
+
+    A derivative-free optimiser that reaches a face of the boundary can stay on it although the
+    optimum lies elsewhere (lme4's ``restart_edge`` exists for the same reason): the restart puts
+    those elements back at 1 and keeps whichever optimum is lower.
+    """
+    trace = _minimize_once(model, reml, optimizer, x0, tolerances)
+    diagonal = model.deviance.layout.diagonal_mask()
+    at_edge = diagonal & (trace.x < RESTART_EDGE)
+    if not at_edge.any():
+        return trace
+    restart = _minimize_once(model, reml, optimizer, np.where(at_edge, 1.0, trace.x), tolerances)
+    return chain(trace, restart)
+
+
+def _minimize_once(
+    model: Model, reml: bool, optimizer: str, x0: np.ndarray, tolerances: Tolerances | None
+) -> OptTrace:
     """BOBYQA from x0; for large models L-BFGS-B on the closed-form gradient, polished by BOBYQA
     when it stopped early or near the boundary."""
     deviance = model.deviance

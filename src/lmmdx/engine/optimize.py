@@ -180,7 +180,7 @@ _LBFGSB_FTOL = 1e-12
 
 
 def chain(first: OptTrace, second: OptTrace) -> OptTrace:
-    """One record for a minimisation continued by another optimiser from where the first stopped."""
+    """One record for a minimisation continued (or restarted) by a second run; the lower optimum wins."""
     better = second if second.fmin <= first.fmin else first
     return OptTrace(
         optimizer=f"{first.optimizer}+{second.optimizer}",
@@ -188,7 +188,7 @@ def chain(first: OptTrace, second: OptTrace) -> OptTrace:
         x=better.x,
         fmin=better.fmin,
         nevals=first.nevals + second.nevals,
-        status=second.status,
-        converged=second.converged,
+        status=better.status,
+        converged=better.converged,
         evaluations=np.vstack([first.evaluations, second.evaluations]),
     )
