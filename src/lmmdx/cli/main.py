@@ -53,6 +53,16 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check_invariance(args: argparse.Namespace) -> int:
+    result = _fit_from_args(args)
+    check = result.check_invariance(seed=args.seed)
+    if args.json:
+        _print_json(check.to_dict())
+    else:
+        print(check.summary())
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ..design import build_design
     from ..fitting import fit_design
@@ -87,6 +97,14 @@ def _parser() -> argparse.ArgumentParser:
     fit = sub.add_parser("fit", help="fit a model and print an lme4-like summary (or --json)")
     _add_model_args(fit)
     fit.set_defaults(run=_cmd_fit)
+    check = sub.add_parser(
+        "check-invariance",
+        help="refit with rows permuted, terms reordered, covariates rescaled and levels relabelled; "
+        "report how far the criterion and the estimates move",
+    )
+    _add_model_args(check)
+    check.add_argument("--seed", type=int, default=0, help="seed of the row permutation (default 0)")
+    check.set_defaults(run=_cmd_check_invariance)
     demo = sub.add_parser("demo", help="fit the bundled seed example, y ~ x + (x | group), and show it is singular")
     demo.add_argument("--json", action="store_true", help="print the fit as JSON")
     demo.set_defaults(run=_cmd_demo)
