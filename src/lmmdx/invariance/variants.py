@@ -84,20 +84,23 @@ def _reorder_term(term: RandomTerm) -> RandomTerm | None:
 
 
 def _covariates(formula: ModelFormula, frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Numeric and categorical columns of the fixed part and the random terms' left-hand sides."""
+    """Numeric and categorical columns of the fixed part and the random terms' left-hand sides.
+
+    Numeric columns that also group are left out (rescaling would relabel their levels).
+    """
     grouping = {g for term in formula.random for g in term.group}
     response = required_columns(formula.response, "response")
     names = set(required_columns(formula.fixed, "fixed part"))
     for term in formula.random:
         names |= required_columns(term.lhs, f"random term {term.text}")
     numeric, categorical = [], []
-    for name in sorted(names - grouping - response):
+    for name in sorted(names - response):
         if name not in frame.columns:
             continue
         dtype = frame[name].dtype
         if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
             categorical.append(name)
-        else:
+        elif name not in grouping:
             numeric.append(name)
     return numeric, categorical
 

@@ -1,0 +1,82 @@
+"""The invariance self-test and its finding."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from support import load
+
+import lmmdx
+from lmmdx.finding import Finding
+from lmmdx.invariance import AGREEMENT_TOLERANCE, ESTIMATE_TOLERANCE, InvarianceCheck, check_invariance
+
+
+def quiet_fit(formula, frame, reml=True):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lmmdx.LmmdxWarning)
+        return lmmdx.fit(formula, frame, reml=reml)
+
+
+def sleep_with_phase():
+    return load("sleepstudy.csv").assign(phase=lambda f: np.where(f["Days"] >= 5, 0.5, -0.5))
+
+
+def test_seed_example_agrees_and_has_no_finding():
+    fit = quiet_fit("y ~ x + (x | group)", load("seed_example.csv"), reml=False)
+    check = fit.check_invariance()
+    assert isinstance(check, InvarianceCheck)
+    assert [o.name for o in check.outcomes] == ["rows", "scale_x1000", "scale_x0.001", "sign", "levels"]
+    assert all(o.compared and not o.failed for o in check.outcomes)
+    assert check.objective_spread <= AGREEMENT_TOLERANCE and check.estimate_spread <= AGREEMENT_TOLERANCE
+    assert check.agrees and check.finding is None and check.findings == ()
+    assert "No finding" in check.summary()
+
+
+def test_sleepstudy_optimum_agrees_within_the_optimisers_precision():
+    check = check_invariance(quiet_fit("Reaction ~ Days + (Days | Subject)", load("sleepstudy.csv")))
+    assert check.objective_spread <= 1e-7
+    assert check.estimate_spread <= ESTIMATE_TOLERANCE
+    assert check.finding is None or check.finding.severity == "info"
+
+
+def test_a_lower_optimum_under_another_writing_is_an_error_finding():
+    fit = quiet_fit("Reaction ~ Days + phase + (phase + Days | Subject)", sleep_with_phase(), reml=False)
+    finding = fit.check_invariance().finding
+    assert isinstance(finding, Finding)
+    assert finding.code == "invariance" and finding.severity == "error"
+    best = finding.evidence["variants"]["inside_terms"]
+    assert best["objective"] < fit.objective - 1.0  # 1748.707 against 1750.975
+    assert "slope SD of Days by Subject" in finding.parameters
+    assert "inside_terms" in finding.remedies[0]
+
+
+def test_a_worse_optimum_under_another_writing_is_a_warning():
+    fit = quiet_fit("Reaction ~ Days + phase + (Days + phase | Subject)", sleep_with_phase(), reml=False)
+    finding = fit.check_invariance().finding
+    assert finding.severity == "warning"
+    assert "worse criterion" in finding.explanation and "this fit is the best found" in finding.explanation
+
+
+def test_payload_is_json_and_lists_every_variant():
+    fit = quiet_fit("diameter ~ 1 + (1 | plate) + (1 | sample)", load("Penicillin.csv"))
+    payload = fit.check_invariance().to_dict()
+    text = json.dumps(payload, allow_nan=False)
+    assert json.loads(text)["formula"] == fit.formula
+    assert [v["name"] for v in payload["variants"]] == ["rows", "random_terms", "levels"]
+    assert payload["objective_spread"] < 1e-7
+
+
+def test_duplicate_row_labels_are_handled():
+    frame = load("seed_example.csv")
+    frame.index = np.zeros(len(frame), dtype=int)
+    check = quiet_fit("y ~ x + (x | group)", frame, reml=False).check_invariance()
+    assert check.objective_spread <= AGREEMENT_TOLERANCE
+
+
+@pytest.mark.parametrize("severity", ["fatal", ""])
+def test_finding_rejects_unknown_severity(severity):
+    with pytest.raises(ValueError):
+        Finding("x", severity)
