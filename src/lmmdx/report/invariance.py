@@ -67,8 +67,8 @@ def invariance_summary(check: InvarianceCheck) -> str:
         else:
             rows.append([o.name, "-", "-", f"{'failed' if o.failed else 'skipped'}: {o.note}"])
     lines += table(["variant", "criterion", "estimates", "moved most"], rows, "lrrl")
-    lines += ["", f"Largest relative differences: criterion {_diff(check.objective_spread)}, "
-                  f"estimates {_diff(check.estimate_spread)}."]
+    lines += ["", (f"Largest relative differences: criterion {_diff(check.objective_spread)}, "
+                  f"estimates {_diff(check.estimate_spread)}.")]
     finding = check.finding
     lines.append(f"No finding: everything agrees to {check.tolerance:g} relative." if finding is None else "")
     if finding is not None:
