@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,7 @@ from .formula import parse_formula
 from .model import Model
 from .result import ConditionalModes, Correlation, Fit, VarComp
 
-__all__ = ["BOUNDARY_SNAP", "SINGULAR_TOLERANCE", "fit", "fit_design", "fit_model"]
+__all__ = ["BOUNDARY_SNAP", "ENGINE_FAILURE", "SINGULAR_TOLERANCE", "fit", "fit_design", "fit_model"]
 
 #: lme4's isSingular() tolerance on the diagonal of the relative covariance factors.
 SINGULAR_TOLERANCE = 1e-4
@@ -57,7 +59,26 @@ def fit(formula: str, data: Any, reml: bool = True, optimizer: str = "bobyqa") -
 
 def fit_design(design: Design, reml: bool = True, optimizer: str = "bobyqa") -> Fit:
     """Fit a prepared :class:`Design`."""
-    return fit_model(Model.from_design(design), reml=reml, optimizer=optimizer)
+    with _engine_guard(design.formula.text):
+        model = Model.from_design(design)
+    return fit_model(model, reml=reml, optimizer=optimizer)
+
+
+#: Start of the message of a :class:`FitError` that stands for an unexpected engine exception.
+ENGINE_FAILURE = "the engine failed"
+
+
+@contextmanager
+def _engine_guard(formula: str) -> Iterator[None]:
+    """Turn an unexpected numerical exception of the engine into a one-line :class:`FitError`."""
+    try:
+        yield
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        text = str(exc).strip().splitlines()
+        raise FitError(
+            f"{ENGINE_FAILURE} on {formula!r} ({type(exc).__name__}: {text[0] if text else ''}); "
+            "please report this with the data"
+        ) from None
 
 
 def _snap_to_boundary(model: Model, theta: np.ndarray, fmin: float, reml: bool) -> tuple[np.ndarray, float]:
@@ -82,15 +103,18 @@ def fit_model(
     """Optimise the criterion of a prepared :class:`Model` and assemble the :class:`Fit`."""
     layout = model.deviance.layout
     x0 = layout.start() if start is None else np.asarray(start, dtype=np.float64)
-    trace = minimize(lambda th: model.deviance(th, reml), x0, layout.lower(), optimizer, tolerances)
+    formula = model.design.formula.text
+    with _engine_guard(formula):
+        trace = minimize(lambda th: model.deviance(th, reml), x0, layout.lower(), optimizer, tolerances)
     if not np.isfinite(trace.fmin) or abs(trace.fmin) >= 1e299:
-        raise FitError(f"the criterion of {model.design.formula.text!r} cannot be evaluated on these data")
-    theta, _ = _snap_to_boundary(model, trace.x, trace.fmin, reml)
-    try:
-        solution = model.solve(theta, reml)
-    except np.linalg.LinAlgError as exc:
-        raise FitError(f"cannot solve the mixed-model equations at the optimum: {exc}") from None
-    return assemble_fit(model, solution, trace, reml)
+        raise FitError(f"the criterion of {formula!r} cannot be evaluated on these data")
+    with _engine_guard(formula):
+        theta, _ = _snap_to_boundary(model, trace.x, trace.fmin, reml)
+        try:
+            solution = model.solve(theta, reml)
+        except np.linalg.LinAlgError as exc:
+            raise FitError(f"cannot solve the mixed-model equations at the optimum: {exc}") from None
+        return assemble_fit(model, solution, trace, reml)
 
 
 def _theta_names(model: Model) -> tuple[str, ...]:
