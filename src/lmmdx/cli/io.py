@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import DataError
 
-__all__ = ["demo_data", "read_table"]
+__all__ = ["demo_data", "read_table", "write_table"]
 
 _PARQUET = {".parquet", ".pq"}
 
@@ -40,6 +40,31 @@ def read_table(path: str) -> pd.DataFrame:
     except Exception as exc:  # noqa: BLE001 - pyarrow and the CSV engines raise many types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot read {path}: {first}") from None
+
+
+def write_table(frame: pd.DataFrame, path: str) -> None:
+    """Write ``frame`` as Parquet (``.parquet``, ``.pq``) or CSV (``.csv``), chosen by the suffix.
+
+    Raises
+    ------
+    DataError
+        Another suffix, or a file that cannot be written.
+    """
+    file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in _PARQUET | {".csv"}:
+        raise DataError(f"cannot write {path}: the output must end in .parquet or .csv")
+    try:
+        if suffix in _PARQUET:
+            frame.to_parquet(file, index=False)
+        else:
+            frame.to_csv(file, index=False)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot write {path}: {first}") from None
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises its own types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot write {path}: {first}") from None
 
 
 def demo_data() -> pd.DataFrame:

@@ -14,7 +14,7 @@ from .grouping import grouping_factor
 from .matrix import check_values, model_matrix, required_columns
 from .random import ReBlock
 
-__all__ = ["Design", "build_design"]
+__all__ = ["Design", "build_design", "check_response", "used_columns"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,14 @@ class Design:
         return int(self.y.shape[0])
 
 
-def _used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
+def used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
+    """The columns of ``frame`` the formula uses: response, fixed part, random terms, grouping.
+
+    Raises
+    ------
+    DataError
+        A column the formula names is not in ``frame``.
+    """
     used: list[str] = []
 
     def add(names: set[str] | tuple[str, ...], where: str) -> None:
@@ -135,7 +142,13 @@ def _response(formula: ModelFormula, data: pd.DataFrame) -> np.ndarray:
     return y
 
 
-def _check_response(y: np.ndarray, name: str) -> None:
+def check_response(y: np.ndarray, name: str) -> None:
+    """Refuse a response that is non-finite, of extreme magnitude or the same in every row.
+
+    Raises
+    ------
+    DataError
+    """
     check_values(y[:, None], (name,), "response")
     if y.size > 1 and np.all(y == y[0]):
         raise DataError(
@@ -168,11 +181,11 @@ def build_design(formula: ModelFormula, frame: pd.DataFrame, check_identifiable:
             f"the formula {formula.text!r} has no random-effects term such as (1 | group); "
             "for a model without random effects use ordinary least squares"
         )
-    used = _used_columns(formula, frame)
+    used = used_columns(formula, frame)
     grouping = {name for term in formula.random for name in term.group}
     data, n_missing = _prepare(frame, used, grouping | {formula.response.strip("`")})
     y = _response(formula, data)
-    _check_response(y, formula.response.strip("`"))
+    check_response(y, formula.response.strip("`"))
     fixed = fixed_effects(formula.fixed, data)
     if fixed.X.shape[1] >= y.shape[0]:
         raise DataError(
