@@ -236,20 +236,24 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
 
 
 @settings(SETTINGS, max_examples=CLI_CASES)
-@given(cases(), st.booleans())
-def test_cli_never_prints_a_traceback(case, json_output):
+@given(cases(), st.booleans(), st.sampled_from(["fit", "fit", "fit", "batch", "check-invariance"]))
+def test_cli_never_prints_a_traceback(case, json_output, command):
     frame, formula = case
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "data.csv"
         frame.to_csv(path, index=False)
-        argv = ["fit", str(path), formula] + (["--json"] if json_output else [])
+        argv = [command, str(path), formula] + (["--json"] if json_output else [])
+        if command == "batch":
+            response = frame.columns[0]  # the formula's response, as a response column
+            argv += ["--responses", response, "--out", str(Path(folder) / "out.csv"), "--workers", "1"]
         code, out, err = run_cli(argv)
     assert code in (0, 2), (code, err)
     assert "Traceback" not in out + err
     if code == 2:
         assert out == "" and len(err.strip().splitlines()) == 1, err
     elif json_output:
-        assert json.loads(out)["formula"] == formula
+        payload = json.loads(out)
+        assert payload["formula"] == formula or command == "batch"
 
 
 @pytest.mark.parametrize(("frame", "formula"), [

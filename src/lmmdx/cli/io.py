@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import DataError
 
-__all__ = ["demo_data", "read_table", "write_table"]
+__all__ = ["check_output", "demo_data", "read_table", "write_table"]
 
 _PARQUET = {".parquet", ".pq"}
 
@@ -42,6 +42,20 @@ def read_table(path: str) -> pd.DataFrame:
         raise DataError(f"cannot read {path}: {first}") from None
 
 
+def check_output(path: str) -> None:
+    """Refuse an output path whose suffix is not .parquet/.pq/.csv or whose folder does not exist.
+
+    Raises
+    ------
+    DataError
+    """
+    file = Path(path)
+    if file.suffix.lower() not in _PARQUET | {".csv"}:
+        raise DataError(f"cannot write {path}: the output must end in .parquet or .csv")
+    if not file.parent.is_dir():
+        raise DataError(f"cannot write {path}: no such folder {file.parent}")
+
+
 def write_table(frame: pd.DataFrame, path: str) -> None:
     """Write ``frame`` as Parquet (``.parquet``, ``.pq``) or CSV (``.csv``), chosen by the suffix.
 
@@ -50,10 +64,9 @@ def write_table(frame: pd.DataFrame, path: str) -> None:
     DataError
         Another suffix, or a file that cannot be written.
     """
+    check_output(path)
     file = Path(path)
     suffix = file.suffix.lower()
-    if suffix not in _PARQUET | {".csv"}:
-        raise DataError(f"cannot write {path}: the output must end in .parquet or .csv")
     try:
         if suffix in _PARQUET:
             frame.to_parquet(file, index=False)

@@ -87,9 +87,10 @@ def _response_columns(patterns: str, columns: list[str]) -> list[str]:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from ..batch import fit_many
-    from .io import read_table, write_table
+    from .io import check_output, read_table, write_table
     from .progress import progress_bar
 
+    check_output(args.out)
     frame = read_table(args.data)
     responses = None if args.responses is None else _response_columns(args.responses, list(map(str, frame.columns)))
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
