@@ -6,6 +6,7 @@ import json
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from support import load
 
@@ -38,7 +39,7 @@ def test_seed_example_agrees_and_has_no_finding():
 def test_sleepstudy_optimum_agrees_within_the_optimisers_precision():
     check = check_invariance(quiet_fit("Reaction ~ Days + (Days | Subject)", load("sleepstudy.csv")))
     assert check.objective_spread <= 1e-7
-    assert check.estimate_spread <= ESTIMATE_TOLERANCE
+    assert check.estimate_spread <= 1e-5 < ESTIMATE_TOLERANCE  # issue 7's bound for mapped estimates
     assert check.finding is None or check.finding.severity == "info"
 
 
@@ -80,3 +81,20 @@ def test_duplicate_row_labels_are_handled():
 def test_finding_rejects_unknown_severity(severity):
     with pytest.raises(ValueError):
         Finding("x", severity)
+
+
+def test_a_well_determined_three_column_term_is_at_most_info():
+    frame = load("sleepstudy.csv")
+    rng = np.random.default_rng(4)
+    subject = pd.factorize(frame["Subject"])[0]
+    frame["z"] = rng.normal(size=len(frame))
+    frame["y3"] = (250 + 10 * frame["Days"] + rng.normal(0, 25, 18)[subject]
+                   + rng.normal(0, 5, 18)[subject] * frame["Days"] + rng.normal(0, 20, 18)[subject] * frame["z"]
+                   + rng.normal(0, 10, len(frame)))
+    fit = quiet_fit("y3 ~ Days + z + (Days + z | Subject)", frame, reml=False)
+    check = fit.check_invariance()
+    assert "inside_terms" in [o.name for o in check.outcomes]
+    assert check.objective_spread <= 1e-7
+    # a correlation of -0.0024 moves by ~1e-5 on its [-1, 1] scale: the optimiser's precision
+    assert check.estimate_spread < ESTIMATE_TOLERANCE
+    assert check.finding is None or check.finding.severity == "info"

@@ -68,3 +68,8 @@ def test_refits_on_other_rows_are_refused():
 ])
 def test_relative_difference(a, b, expected):
     assert relative_difference(a, b) == expected
+
+
+def test_correlations_are_measured_on_their_own_scale():
+    assert relative_difference(0.002, 0.001) == 0.5
+    assert relative_difference(0.002, 0.001, floor=1.0) == pytest.approx(0.001)

@@ -21,7 +21,7 @@ from ..errors import LmmdxError
 from ..finding import Finding
 from ..fitting import fit_design
 from ..result import Fit
-from .compare import OBJECTIVE, estimates, map_onto, relative_difference
+from .compare import OBJECTIVE, estimates, is_correlation, map_onto, relative_difference
 from .variants import Variant, variants
 
 __all__ = [
@@ -37,8 +37,10 @@ __all__ = [
 AGREEMENT_TOLERANCE = 1e-7
 #: Objectives further apart than this (relative) are different optima (issue 7).
 OBJECTIVE_TOLERANCE = 1e-7
-#: Estimates further apart than this (relative) are fragile (issue 7's bound for mapped estimates).
-ESTIMATE_TOLERANCE = 1e-5
+#: Estimates further apart than this (relative; correlations on their [-1, 1] scale) differ in
+#: the 4 significant digits a summary prints: they are weakly determined (a warning). Below it
+#: the spread is the precision of a derivative-free optimum (an info finding at most).
+ESTIMATE_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +183,10 @@ def _outcome(reference: Fit, ref_estimates: dict[str, float], positions: np.ndar
     mapped = map_onto(reference, positions, refit, np.asarray(design.row_index, dtype=np.int64))
     if mapped.reason is not None:
         return VariantOutcome(variant.name, variant.description, None, 0.0, 0.0, None, {}, mapped.reason)
-    diffs = {key: relative_difference(value, mapped.values[key]) for key, value in ref_estimates.items()}
+    diffs = {
+        key: relative_difference(value, mapped.values[key], 1.0 if is_correlation(key) else 0.0)
+        for key, value in ref_estimates.items()
+    }
     objective_diff = diffs.pop(OBJECTIVE)
     worst = max(diffs, key=lambda k: diffs[k], default=None)
     return VariantOutcome(

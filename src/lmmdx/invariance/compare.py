@@ -18,7 +18,8 @@ import numpy as np
 from ..finding import coefficient_name, correlation_name, sd_name
 from ..result import Fit
 
-__all__ = ["EXACT_MAP_TOLERANCE", "OBJECTIVE", "RESIDUAL_SD", "Mapped", "estimates", "map_onto", "relative_difference"]
+__all__ = ["EXACT_MAP_TOLERANCE", "OBJECTIVE", "RESIDUAL_SD", "Mapped", "estimates", "is_correlation", "map_onto",
+           "relative_difference"]
 
 #: Key of the criterion in :func:`estimates`.
 OBJECTIVE = "objective"
@@ -138,9 +139,18 @@ def _same_grouping(codes_a: np.ndarray, codes_b: np.ndarray) -> bool:
     return pairs.shape[0] == np.unique(codes_a).size == np.unique(codes_b).size
 
 
-def relative_difference(a: float, b: float) -> float:
-    """``|a − b| / max(|a|, |b|)``: 0 when equal (also both NaN), inf when only one is NaN."""
+def relative_difference(a: float, b: float, floor: float = 0.0) -> float:
+    """``|a − b| / max(|a|, |b|, floor)``: 0 when equal (also both NaN), inf when only one is NaN.
+
+    ``floor=1`` measures a correlation on its own scale, [-1, 1] (so a correlation
+    near 0 is not judged relative to its tiny value).
+    """
     if np.isnan(a) or np.isnan(b):
         return 0.0 if np.isnan(a) and np.isnan(b) else float("inf")
-    scale = max(abs(a), abs(b))
+    scale = max(abs(a), abs(b), floor)
     return 0.0 if scale == 0.0 else abs(a - b) / scale
+
+
+def is_correlation(key: str) -> bool:
+    """Whether a key of :func:`estimates` names a correlation."""
+    return key.startswith("correlation of ")
