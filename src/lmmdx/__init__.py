@@ -16,15 +16,28 @@ from typing import TYPE_CHECKING, Any
 from .errors import DataError, FitError, FormulaError, LmmdxError, LmmdxWarning
 
 if TYPE_CHECKING:
+    from .batch import fit_many
+    from .finding import Finding
     from .fitting import fit
     from .result import Fit
 
 __version__ = "0.1.0"
 
 #: Public name → module that defines it.
-_LAZY = {"fit": "lmmdx.fitting", "Fit": "lmmdx.result"}
+_LAZY = {"fit": "lmmdx.fitting", "Fit": "lmmdx.result", "fit_many": "lmmdx.batch", "Finding": "lmmdx.finding"}
 
-__all__ = ["DataError", "Fit", "FitError", "FormulaError", "LmmdxError", "LmmdxWarning", "__version__", "fit"]
+__all__ = [
+    "DataError",
+    "Finding",
+    "Fit",
+    "FitError",
+    "FormulaError",
+    "LmmdxError",
+    "LmmdxWarning",
+    "__version__",
+    "fit",
+    "fit_many",
+]
 
 
 def __getattr__(name: str) -> Any:

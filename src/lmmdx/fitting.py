@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -12,12 +15,13 @@ from .design.frame import as_pandas
 from .engine import OptTrace, Solution, Tolerances, minimize
 from .engine.gradient import value_and_gradient
 from .engine.optimize import chain, minimize_with_gradient
+from .engine.polish import newton_polish
 from .errors import FitError, LmmdxWarning
 from .formula import parse_formula
 from .model import Model
 from .result import ConditionalModes, Correlation, Fit, VarComp
 
-__all__ = ["BOUNDARY_SNAP", "SINGULAR_TOLERANCE", "fit", "fit_design", "fit_model"]
+__all__ = ["BOUNDARY_SNAP", "ENGINE_FAILURE", "SINGULAR_TOLERANCE", "fit", "fit_design", "fit_model"]
 
 #: lme4's isSingular() tolerance on the diagonal of the relative covariance factors.
 SINGULAR_TOLERANCE = 1e-4
@@ -72,7 +76,26 @@ def fit(formula: str, data: Any, reml: bool = True, optimizer: str = "bobyqa") -
 
 def fit_design(design: Design, reml: bool = True, optimizer: str = "bobyqa") -> Fit:
     """Fit a prepared :class:`Design`."""
-    return fit_model(Model.from_design(design), reml=reml, optimizer=optimizer)
+    with _engine_guard(design.formula.text):
+        model = Model.from_design(design)
+    return fit_model(model, reml=reml, optimizer=optimizer)
+
+
+#: Start of the message of a :class:`FitError` that stands for an unexpected engine exception.
+ENGINE_FAILURE = "the engine failed"
+
+
+@contextmanager
+def _engine_guard(formula: str) -> Iterator[None]:
+    """Turn an unexpected numerical exception of the engine into a one-line :class:`FitError`."""
+    try:
+        yield
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        text = str(exc).strip().splitlines()
+        raise FitError(
+            f"{ENGINE_FAILURE} on {formula!r} ({type(exc).__name__}: {text[0] if text else ''}); "
+            "please report this with the data"
+        ) from None
 
 
 def _snap_to_boundary(model: Model, theta: np.ndarray, fmin: float, reml: bool) -> tuple[np.ndarray, float]:
@@ -97,15 +120,24 @@ def fit_model(
     """Optimise the criterion of a prepared :class:`Model` and assemble the :class:`Fit`."""
     layout = model.deviance.layout
     x0 = layout.start() if start is None else np.asarray(start, dtype=np.float64)
-    trace = _optimize(model, reml, optimizer, x0, tolerances)
+    formula = model.design.formula.text
+    with _engine_guard(formula):
+        trace = _optimize(model, reml, optimizer, x0, tolerances)
     if not np.isfinite(trace.fmin) or abs(trace.fmin) >= 1e299:
-        raise FitError(f"the criterion of {model.design.formula.text!r} cannot be evaluated on these data")
-    theta, _ = _snap_to_boundary(model, trace.x, trace.fmin, reml)
-    try:
-        solution = model.solve(theta, reml)
-    except np.linalg.LinAlgError as exc:
-        raise FitError(f"cannot solve the mixed-model equations at the optimum: {exc}") from None
-    return assemble_fit(model, solution, trace, reml)
+        raise FitError(f"the criterion of {formula!r} cannot be evaluated on these data")
+    with _engine_guard(formula):
+        theta, fmin = _snap_to_boundary(model, trace.x, trace.fmin, reml)
+        if trace.converged and "lbfgsb" not in trace.algorithm:
+            theta, fmin, used = newton_polish(model.deviance, theta, reml)
+            if fmin <= trace.fmin + _SNAP_SLACK * max(1.0, abs(trace.fmin)):
+                trace = replace(trace, x=theta, fmin=fmin, nevals=trace.nevals + used)
+            else:  # the polish could not keep the criterion: keep the optimiser's point
+                theta, _ = _snap_to_boundary(model, trace.x, trace.fmin, reml)
+        try:
+            solution = model.solve(theta, reml)
+        except np.linalg.LinAlgError as exc:
+            raise FitError(f"cannot solve the mixed-model equations at the optimum: {exc}") from None
+        return assemble_fit(model, solution, trace, reml)
 
 
 def _optimize(model: Model, reml: bool, optimizer: str, x0: np.ndarray, tolerances: Tolerances | None) -> OptTrace:
@@ -118,10 +150,10 @@ def _optimize(model: Model, reml: bool, optimizer: str, x0: np.ndarray, toleranc
     trace = _minimize_once(model, reml, optimizer, x0, tolerances)
     diagonal = model.deviance.layout.diagonal_mask()
     at_edge = diagonal & (trace.x < RESTART_EDGE)
-    if not at_edge.any():
-        return trace
-    restart = _minimize_once(model, reml, optimizer, np.where(at_edge, 1.0, trace.x), tolerances)
-    return chain(trace, restart)
+    if at_edge.any():
+        restart = _minimize_once(model, reml, optimizer, np.where(at_edge, 1.0, trace.x), tolerances)
+        trace = chain(trace, restart)
+    return trace
 
 
 def _minimize_once(
@@ -133,6 +165,7 @@ def _minimize_once(
     lower = deviance.layout.lower()
     if optimizer == "bobyqa" and deviance.m >= GRADIENT_MIN_ORDER:
         first = minimize_with_gradient(lambda th: value_and_gradient(deviance, th, reml), x0, lower, tolerances)
+        first = replace(first, optimizer=optimizer, method="lbfgsb")
         near_bound = np.any(first.x[deviance.layout.diagonal_mask()] < _POLISH_NEAR_BOUND)
         if first.converged and not near_bound:
             return first

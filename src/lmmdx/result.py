@@ -17,6 +17,8 @@ from .report.text import fit_summary
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from .invariance import InvarianceCheck
+
 __all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "VarComp"]
 
 
@@ -213,6 +215,16 @@ class Fit:
             frame = pd.DataFrame(modes.values, index=list(modes.levels), columns=list(modes.columns))
             out[modes.group] = frame if modes.group not in out else out[modes.group].join(frame)
         return out
+
+    def check_invariance(self, seed: int = 0) -> InvarianceCheck:
+        """Refit this model written differently (rows permuted, terms reordered, covariates rescaled...).
+
+        Returns an :class:`~lmmdx.invariance.InvarianceCheck`; its ``finding`` is None
+        when the criterion and every estimate mapped back agree to 1e-7 relative.
+        """
+        from .invariance import check_invariance
+
+        return check_invariance(self, seed=seed)
 
     # -- views ----------------------------------------------------------------------------
     def summary(self) -> str:

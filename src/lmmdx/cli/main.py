@@ -53,6 +53,59 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check_invariance(args: argparse.Namespace) -> int:
+    result = _fit_from_args(args)
+    check = result.check_invariance(seed=args.seed)
+    if args.json:
+        _print_json(check.to_dict())
+    else:
+        print(check.summary())
+    return 0
+
+
+def _response_columns(patterns: str, columns: list[str]) -> list[str]:
+    """Comma-separated names or glob patterns (``gene*``) → the matching columns, in data order."""
+    import fnmatch
+
+    from ..errors import DataError
+
+    names: list[str] = []
+    for pattern in (p.strip() for p in patterns.split(",")):
+        if not pattern:
+            continue
+        if any(c in pattern for c in "*?[") and pattern not in columns:
+            matched = [c for c in columns if fnmatch.fnmatchcase(c, pattern)]
+            if not matched:
+                raise DataError(f"no column matches {pattern!r} in --responses")
+            names.extend(matched)
+        else:
+            names.append(pattern)
+    if not names:
+        raise DataError("--responses names no column")
+    return names
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from ..batch import fit_many
+    from .io import check_output, read_table, write_table
+    from .progress import progress_bar
+
+    check_output(args.out)
+    frame = read_table(args.data)
+    responses = None if args.responses is None else _response_columns(args.responses, list(map(str, frame.columns)))
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    with progress_bar(enabled=not args.no_progress) as progress:
+        result = fit_many(args.formula, frame, responses=responses, by=args.by, reml=not args.ml,
+                          workers=workers, progress=progress)
+    write_table(result.table, args.out)
+    if args.json:
+        _print_json({**result.summary.to_dict(), "out": args.out, "seconds": result.seconds})
+    else:
+        print(result.summary.text())
+        print(f"Wrote {len(result.table):,} rows to {args.out} in {result.seconds:.1f} s.")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ..design import build_design
     from ..fitting import fit_design
@@ -87,6 +140,31 @@ def _parser() -> argparse.ArgumentParser:
     fit = sub.add_parser("fit", help="fit a model and print an lme4-like summary (or --json)")
     _add_model_args(fit)
     fit.set_defaults(run=_cmd_fit)
+    check = sub.add_parser(
+        "check-invariance",
+        help="refit with rows permuted, terms reordered, covariates rescaled and levels relabelled; "
+        "report how far the criterion and the estimates move",
+    )
+    _add_model_args(check)
+    check.add_argument("--seed", type=int, default=0, help="seed of the row permutation (default 0)")
+    check.set_defaults(run=_cmd_check_invariance)
+    batch = sub.add_parser(
+        "batch",
+        help="fit one formula to many response columns (or once per level of a column) and aggregate the findings",
+        description="Fit FORMULA once per response column (its response replaced by each) or once per level "
+        "of a column; write one row per fit (estimates, SEs, variance components, flags, finding codes, or "
+        "the fit's one-line error) and print counts per finding code and parameter.",
+    )
+    _add_model_args(batch)
+    which = batch.add_mutually_exclusive_group(required=True)
+    which.add_argument("--responses", metavar="Y1,Y2,...",
+                       help="response columns, comma-separated; glob patterns such as 'gene*' are expanded")
+    which.add_argument("--by", metavar="COL", help="one fit per level of this column")
+    batch.add_argument("--out", required=True, metavar="FILE", help="results table: .parquet or .csv")
+    batch.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="worker processes (default: the number of CPUs)")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    batch.set_defaults(run=_cmd_batch)
     demo = sub.add_parser("demo", help="fit the bundled seed example, y ~ x + (x | group), and show it is singular")
     demo.add_argument("--json", action="store_true", help="print the fit as JSON")
     demo.set_defaults(run=_cmd_demo)

@@ -11,10 +11,10 @@ from ..errors import DataError, FormulaError
 from ..formula.terms import ModelFormula
 from .fixed import FixedEffects, fixed_effects
 from .grouping import grouping_factor
-from .matrix import model_matrix, required_columns
+from .matrix import check_values, model_matrix, required_columns
 from .random import ReBlock
 
-__all__ = ["Design", "build_design"]
+__all__ = ["Design", "build_design", "check_response", "used_columns"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,14 @@ class Design:
         return int(self.y.shape[0])
 
 
-def _used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
+def used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
+    """The columns of ``frame`` the formula uses: response, fixed part, random terms, grouping.
+
+    Raises
+    ------
+    DataError
+        A column the formula names is not in ``frame``.
+    """
     used: list[str] = []
 
     def add(names: set[str] | tuple[str, ...], where: str) -> None:
@@ -79,6 +86,7 @@ def _used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
 def _prepare(frame: pd.DataFrame, used: list[str], grouping: set[str]) -> tuple[pd.DataFrame, int]:
     """Drop rows with a missing value in a used column; make boolean predictors categorical.
 
+    ``grouping`` names the columns whose booleans stay as they are (grouping factors, the response).
     The frame is not copied when nothing needs to change.
     """
     missing = np.zeros(len(frame), dtype=bool)
@@ -94,17 +102,28 @@ def _prepare(frame: pd.DataFrame, used: list[str], grouping: set[str]) -> tuple[
         )
     converted = {}
     for name in used:
-        dtype = data[name].dtype
-        if pd.api.types.is_bool_dtype(dtype):
-            if name not in grouping:
-                values = data[name].to_numpy(dtype=bool)
-                converted[name] = pd.Categorical(np.where(values, "TRUE", "FALSE"), ["FALSE", "TRUE"])
-        elif pd.api.types.is_numeric_dtype(dtype):
-            bad = ~np.isfinite(data[name].to_numpy(dtype=np.float64))
+        column = data[name]
+        dtype = column.dtype
+        if name not in grouping and (pd.api.types.is_datetime64_any_dtype(dtype)
+                                     or pd.api.types.is_timedelta64_dtype(dtype)):
+            raise DataError(
+                f"column {name!r} holds dates or durations: convert it to a number (e.g. days since the "
+                "first date) or to text for a categorical predictor"
+            )
+        if name not in grouping and pd.api.types.is_bool_dtype(dtype):
+            flags = column.to_numpy(dtype=bool)
+            converted[name] = pd.Categorical(np.where(flags, "TRUE", "FALSE"), ["FALSE", "TRUE"])
+        elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            values = column.to_numpy(dtype=np.float64)
+            bad = ~np.isfinite(values)
             if bad.any():
                 raise DataError(f"column {name!r} has {int(bad.sum())} infinite values")
+            if isinstance(dtype, pd.api.extensions.ExtensionDtype):  # nullable Int64, Float64, arrow numbers
+                converted[name] = values
+        elif pd.api.types.is_string_dtype(dtype) and dtype != object:  # pandas and arrow string dtypes
+            converted[name] = column.astype(object)
     if converted:
-        data = data.assign(**converted)
+        data = data.loc[:, used].assign(**converted)
     return data, n_missing
 
 
@@ -113,7 +132,9 @@ def _response(formula: ModelFormula, data: pd.DataFrame) -> np.ndarray:
     if name in data.columns:
         column = data[name]
         dtype = column.dtype
-        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        if pd.api.types.is_bool_dtype(dtype):
+            raise DataError(f"the response {name!r} is boolean: a linear mixed model needs a numeric response")
+        if not pd.api.types.is_numeric_dtype(dtype):
             raise DataError(f"the response {name!r} is not numeric (it has type {dtype})")
         return column.to_numpy(dtype=np.float64)
     matrix = model_matrix(f"0 + {formula.response}", data, "response")
@@ -125,11 +146,19 @@ def _response(formula: ModelFormula, data: pd.DataFrame) -> np.ndarray:
     return y
 
 
-def _check_finite(values: np.ndarray, names: tuple[str, ...], where: str) -> None:
-    bad = ~np.isfinite(values)
-    if bad.any():
-        column = names[int(np.nonzero(bad.any(axis=0))[0][0])]
-        raise DataError(f"the {where} column {column!r} has {int(bad.sum())} non-finite values (log of 0?)")
+def check_response(y: np.ndarray, name: str) -> None:
+    """Refuse a response that is non-finite, of extreme magnitude or the same in every row.
+
+    Raises
+    ------
+    DataError
+    """
+    check_values(y[:, None], (name,), "response")
+    if y.size > 1 and np.all(y == y[0]):
+        raise DataError(
+            f"the response {name!r} has the same value ({y[0]:.6g}) in all {y.size} rows used: "
+            "there is no variation to model"
+        )
 
 
 def build_design(formula: ModelFormula, frame: pd.DataFrame, check_identifiable: bool = True) -> Design:
@@ -156,17 +185,22 @@ def build_design(formula: ModelFormula, frame: pd.DataFrame, check_identifiable:
             f"the formula {formula.text!r} has no random-effects term such as (1 | group); "
             "for a model without random effects use ordinary least squares"
         )
-    used = _used_columns(formula, frame)
+    used = used_columns(formula, frame)
     grouping = {name for term in formula.random for name in term.group}
-    data, n_missing = _prepare(frame, used, grouping)
+    data, n_missing = _prepare(frame, used, grouping | {formula.response.strip("`")})
     y = _response(formula, data)
+    check_response(y, formula.response.strip("`"))
     fixed = fixed_effects(formula.fixed, data)
-    _check_finite(fixed.X, fixed.names, "fixed-effects")
+    if fixed.X.shape[1] >= y.shape[0]:
+        raise DataError(
+            f"the fixed part has {fixed.X.shape[1]} columns (aliased ones dropped) but there are only "
+            f"{y.shape[0]} observations: nothing is left to estimate the variances; simplify the fixed part"
+        )
     blocks = []
     for term in formula.random:
         factor = grouping_factor(data, term.group)
         lhs = model_matrix(term.lhs, data, f"random term {term.text}")
-        _check_finite(lhs.values, lhs.names, f"random term {term.text}")
+        check_values(lhs.values, lhs.names, f"random term {term.text}")
         if lhs.values.shape[1] == 0:
             raise FormulaError(f"the random term {term.text} has no columns")
         blocks.append(ReBlock(term, factor, lhs.names, lhs.values))

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from .crossprod import Blocks
@@ -29,6 +30,8 @@ from .theta import ThetaLayout
 __all__ = ["DevianceParts", "ProfiledDeviance", "Solution", "criterion"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
+#: RᵀZ₁ with at most this many entries is kept dense for the solves and the gradient.
+_DENSE_A21_LIMIT = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,9 @@ class ProfiledDeviance:
                 index[start : start + nlev] = offset
             self._lam_index = index
         self._schur = SchurOperator(blocks.a21, k1, full=not self._scalar_rest)
+        # RᵀZ₁ for the solves: dense when small, row-sliceable CSR otherwise
+        a21 = blocks.a21
+        self.a21 = a21.toarray() if a21.shape[0] * a21.shape[1] <= _DENSE_A21_LIMIT else sp.csr_array(a21)
         self._diag_rest = np.arange(self.q_rest) * (self.m + 1)
 
     @property
@@ -162,6 +168,21 @@ class ProfiledDeviance:
         rows, cols = packed_pairs(self._k1)
         logdet = 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
         return logdet, np.ascontiguousarray(mats[:, rows, cols].T).ravel()
+
+    def first_term_inverse(self, t1: np.ndarray) -> np.ndarray:
+        """``Dⱼ⁻¹ = (T₁ᵀ(Z₁ᵀZ₁)ⱼT₁ + I)⁻¹`` of every level, shape (ℓ₁, k₁, k₁); closed form for k₁ ≤ 2."""
+        dmat = t1.T @ self.blocks.a11 @ t1
+        k = t1.shape[0]
+        if k == 1:
+            return 1.0 / (dmat + 1.0)
+        if k == 2:
+            d00, d01, d11 = dmat[:, 0, 0] + 1.0, dmat[:, 0, 1], dmat[:, 1, 1] + 1.0
+            det = d00 * d11 - d01 * d01
+            inv = np.empty_like(dmat)
+            inv[:, 0, 0], inv[:, 1, 1] = d11 / det, d00 / det
+            inv[:, 0, 1] = inv[:, 1, 0] = -d01 / det
+            return inv
+        return np.linalg.inv(dmat + np.eye(k))
 
     # -- the rest block -------------------------------------------------------------------
     def _rest_block(self, theta: np.ndarray, packed: np.ndarray) -> np.ndarray:
@@ -258,18 +279,20 @@ class ProfiledDeviance:
     def conditional_modes(self, lr: np.ndarray, factors: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
         """Spherical random effects u (per term, (ℓᵢ, kᵢ)) and β̂ from the factor of the rest block."""
         q, p = self.q_rest, self.p
-        x_rest, info = lapack.dtrtrs(lr[:-1, :-1], lr[-1, :-1], lower=1, trans=1)
-        if info != 0:
-            raise np.linalg.LinAlgError("singular triangular factor")
+        if self.m > 1:
+            x_rest, info = lapack.dtrtrs(lr[:-1, :-1], lr[-1, :-1], lower=1, trans=1)
+            if info != 0:
+                raise np.linalg.LinAlgError("singular triangular factor")
+        else:  # no fixed effects and a single term: nothing but y in the rest block
+            x_rest = np.zeros(0)
         # first term, level by level: Dⱼ u₁ⱼ = −T₁ᵀ (RᵀZ₁)ⱼᵀ Λ_rest [x_rest; −1]
         t1 = factors[0]
         k1, l1 = t1.shape[0], self.blocks.levels[0]
         weighted = np.concatenate([x_rest, [-1.0]])
         for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
             weighted[at : at + nlev * k] = (weighted[at : at + nlev * k].reshape(nlev, k) @ t.T).ravel()
-        proj = (self.blocks.a21.T @ weighted).reshape(l1, k1) @ t1
-        dmat = t1.T @ self.blocks.a11 @ t1 + np.eye(k1)
-        u = [np.linalg.solve(dmat, -proj[:, :, None])[:, :, 0]]
+        proj = (self.a21.T @ weighted).reshape(l1, k1) @ t1
+        u = [-np.einsum("jab,jb->ja", self.first_term_inverse(t1), proj)]
         for at, nlev, k in self._segments:
             u.append(x_rest[at : at + nlev * k].reshape(nlev, k))
         return u, x_rest[q : q + p]

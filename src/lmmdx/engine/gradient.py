@@ -28,8 +28,8 @@ __all__ = ["value_and_gradient"]
 
 #: Below this a diagonal element of Tᵢ makes Tᵢ numerically singular for the closed form.
 _SINGULAR_DIAGONAL = 1e-8
-#: Forward-difference step for the components of singular terms.
-_FD_STEP = 1e-7
+#: Central-difference step (with Richardson extrapolation) for the components of singular terms.
+_FD_STEP = 1e-3
 
 
 def _sum_diag_blocks(lower: np.ndarray, at: int, nlev: int, k: int) -> np.ndarray:
@@ -91,7 +91,7 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
             _sandwich(full, segments, factors[1:])
             cell_values[inside] = full[low, high]
     # first term: C̄₁ = Σⱼ Dⱼ⁻¹ + Dⱼ⁻¹ T₁ᵀ Gⱼ T₁ Dⱼ⁻¹ with Gⱼ = Vⱼᵀ Q Vⱼ
-    dinv = np.linalg.inv(t1.T @ blocks.a11 @ t1 + np.eye(k1))
+    dinv = dev.first_term_inverse(t1)
     rows, cols = np.tril_indices(k1)
     g_packed = schur.adjoint(cell_values).reshape(rows.size, l1) / np.where(rows == cols, 1.0, 2.0)[:, None]
     g = np.zeros((l1, k1, k1))
@@ -105,7 +105,7 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
     b = [ui @ t.T for ui, t in zip(u, factors, strict=True)]
     b_rest = np.concatenate([bi.ravel() for bi in b[1:]]) if segments else np.zeros(0)
     coef = np.concatenate([-beta, [1.0]])
-    a21 = blocks.a21
+    a21 = dev.a21
     zres1 = a21[q:].T @ coef - np.einsum("jab,jb->ja", blocks.a11, b[0]).ravel()
     zres = [zres1 - (a21[:q].T @ b_rest if q else 0.0)]
     if q:
@@ -123,7 +123,7 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
         nlev = blocks.levels[i]
         trows, tcols = dev.layout.tril(k)
         size = trows.size
-        if np.min(np.abs(np.diag(t))) < _SINGULAR_DIAGONAL:
+        if min(abs(t[j, j]) for j in range(k)) < _SINGULAR_DIAGONAL:
             if k == 1:
                 grad[offset] = 0.0
             else:
@@ -136,7 +136,18 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
         grad[offset : offset + size] = total[trows, tcols]
     for offset, size in singular_terms:
         for e in range(offset, offset + size):
-            step = np.array(theta)
-            step[e] += _FD_STEP
-            grad[e] = (dev(step, reml) - value) / _FD_STEP
+            grad[e] = _richardson(dev, theta, e, reml)
     return value, grad
+
+
+def _central(dev: ProfiledDeviance, theta: np.ndarray, e: int, h: float, reml: bool) -> float:
+    up, down = theta.copy(), theta.copy()
+    up[e] += h
+    down[e] -= h  # a negative diagonal is another factor of the same covariance: defined
+    return (dev(up, reml) - dev(down, reml)) / (2.0 * h)
+
+
+def _richardson(dev: ProfiledDeviance, theta: np.ndarray, e: int, reml: bool) -> float:
+    """Central differences at h and h/2 combined to cancel the h² error."""
+    h = _FD_STEP * max(1.0, abs(theta[e]))
+    return (4.0 * _central(dev, theta, e, h / 2, reml) - _central(dev, theta, e, h, reml)) / 3.0

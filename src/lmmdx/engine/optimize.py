@@ -39,7 +39,7 @@ class OptTrace:
     Attributes
     ----------
     optimizer : str
-        Backend name.
+        The optimiser asked for (a name in :data:`OPTIMIZERS`; refits use it).
     x0, x : ndarray
         Start and end points.
     fmin : float
@@ -51,6 +51,8 @@ class OptTrace:
         The backend stopped on a tolerance, not on an error or the evaluation limit.
     evaluations : ndarray, shape (nevals, len(x) + 1)
         Every point evaluated and its value (last column).
+    method : str or None
+        What actually ran when it differs from ``optimizer`` (e.g. ``"lbfgsb+bobyqa"``).
     """
 
     optimizer: str
@@ -61,6 +63,12 @@ class OptTrace:
     status: str
     converged: bool
     evaluations: np.ndarray
+    method: str | None = None
+
+    @property
+    def algorithm(self) -> str:
+        """What ran: :attr:`method`, or :attr:`optimizer` when they are the same."""
+        return self.method or self.optimizer
 
 
 class _Recorder:
@@ -182,8 +190,9 @@ _LBFGSB_FTOL = 1e-12
 def chain(first: OptTrace, second: OptTrace) -> OptTrace:
     """One record for a minimisation continued (or restarted) by a second run; the lower optimum wins."""
     better = second if second.fmin <= first.fmin else first
+    ran = first.algorithm if first.algorithm == second.algorithm else f"{first.algorithm}+{second.algorithm}"
     return OptTrace(
-        optimizer=f"{first.optimizer}+{second.optimizer}",
+        optimizer=first.optimizer,
         x0=first.x0,
         x=better.x,
         fmin=better.fmin,
@@ -191,4 +200,5 @@ def chain(first: OptTrace, second: OptTrace) -> OptTrace:
         status=better.status,
         converged=better.converged,
         evaluations=np.vstack([first.evaluations, second.evaluations]),
+        method=None if ran == first.optimizer else ran,
     )

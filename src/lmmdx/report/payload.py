@@ -57,6 +57,7 @@ def fit_payload(fit: Fit) -> dict[str, Any]:
             "n_missing": fit.n_missing,
             "optimizer": {
                 "name": fit.optimizer.optimizer,
+                "method": fit.optimizer.algorithm,
                 "status": fit.optimizer.status,
                 "evaluations": fit.optimizer.nevals,
             },

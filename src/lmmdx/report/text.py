@@ -89,7 +89,7 @@ def fit_summary(fit: Fit) -> str:
     if fit.dropped_fixed:
         lines += ["", "Dropped (aliased) fixed-effect columns: " + ", ".join(fit.dropped_fixed)]
     lines.append("")
-    lines.append(f"Optimizer: {fit.optimizer.optimizer}, {fit.optimizer.nevals} evaluations, "
+    lines.append(f"Optimizer: {fit.optimizer.algorithm}, {fit.optimizer.nevals} evaluations, "
                  f"{'converged' if fit.converged else 'NOT converged'} ({fit.optimizer.status})")
     lines.append(f"Singular fit: {'yes' if fit.singular else 'no'}")
     for message in fit.warnings:
