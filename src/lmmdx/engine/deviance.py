@@ -292,7 +292,7 @@ class ProfiledDeviance:
         for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
             weighted[at : at + nlev * k] = (weighted[at : at + nlev * k].reshape(nlev, k) @ t.T).ravel()
         proj = (self.a21.T @ weighted).reshape(l1, k1) @ t1
-        u = [-np.einsum("jab,jb->ja", self.first_term_inverse(t1), proj)]
+        u = [-(self.first_term_inverse(t1) @ proj[:, :, None])[:, :, 0]]
         for at, nlev, k in self._segments:
             u.append(x_rest[at : at + nlev * k].reshape(nlev, k))
         return u, x_rest[q : q + p]

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from .deviance import ProfiledDeviance, criterion
+from .schur import packed_pairs
 
 __all__ = ["value_and_gradient"]
 
@@ -40,6 +41,16 @@ def _sum_diag_blocks(lower: np.ndarray, at: int, nlev: int, k: int) -> np.ndarra
         for b in range(a + 1):
             out[a, b] = out[b, a] = lower[(index + a).ravel(), (index + b).ravel()].sum()
     return out
+
+
+def _triangular_inverse(t: np.ndarray) -> np.ndarray:
+    """Inverse of a lower-triangular factor with a non-zero diagonal (closed form up to 2 × 2)."""
+    if t.shape[0] == 1:
+        return 1.0 / t
+    if t.shape[0] == 2:
+        a, b, c = t[0, 0], t[1, 0], t[1, 1]
+        return np.array([[1.0 / a, 0.0], [-b / (a * c), 1.0 / c]])
+    return lapack.dtrtri(t, lower=1)[0]
 
 
 def _sandwich(matrix: np.ndarray, segments: list[tuple[int, int, int]], factors: list[np.ndarray]) -> None:
@@ -92,7 +103,7 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
             cell_values[inside] = full[low, high]
     # first term: C̄₁ = Σⱼ Dⱼ⁻¹ + Dⱼ⁻¹ T₁ᵀ Gⱼ T₁ Dⱼ⁻¹ with Gⱼ = Vⱼᵀ Q Vⱼ
     dinv = dev.first_term_inverse(t1)
-    rows, cols = np.tril_indices(k1)
+    rows, cols = packed_pairs(k1)
     g_packed = schur.adjoint(cell_values).reshape(rows.size, l1) / np.where(rows == cols, 1.0, 2.0)[:, None]
     g = np.zeros((l1, k1, k1))
     g[:, rows, cols] = g_packed.T
@@ -129,7 +140,7 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
             else:
                 singular_terms.append((offset, size))
             continue
-        tinv = np.linalg.inv(t)
+        tinv = _triangular_inverse(t)
         d_logdet = 2.0 * ((nlev * np.eye(k) - cb) @ tinv)
         d_pwrss = -2.0 * (zr.reshape(nlev, k).T @ ui)
         total = d_logdet.T + nu / parts.pwrss * d_pwrss

@@ -18,8 +18,9 @@ from .gradient import value_and_gradient
 
 __all__ = ["newton_polish"]
 
-#: Newton steps at most (each costs one gradient per free parameter plus one).
-NEWTON_STEPS = 2
+#: Newton steps at most (each costs one gradient per free parameter plus one evaluation);
+#: from a converged derivative-free optimum one step already reaches the gradient's precision.
+NEWTON_STEPS = 1
 #: Relative rise of the criterion tolerated as rounding noise when a step is judged.
 _NOISE = 1e-12
 #: Relative forward-difference step for the Hessian.
@@ -53,11 +54,14 @@ def newton_polish(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> tuple
         candidate[free] += step
         if np.any(candidate[diagonal] < 0.0):
             break
-        new_value, new_grad = value_and_gradient(dev, candidate, reml)
+        new_value = dev(candidate, reml)
         used += 1
         if not (np.isfinite(new_value) and new_value <= value + _NOISE * max(1.0, abs(value))):
             break
-        theta, value, grad = candidate, new_value, new_grad
+        theta, value = candidate, new_value
+        if _ + 1 < NEWTON_STEPS:
+            grad = value_and_gradient(dev, theta, reml)[1]
+            used += 1
         if np.max(np.abs(step)) <= 1e-10 * max(1.0, float(np.max(np.abs(theta)))):
             break
     return theta, value, used

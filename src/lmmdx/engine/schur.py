@@ -13,6 +13,8 @@ Packed layout: the lower triangle of the symmetric ``Mⱼ`` in the order of
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -24,9 +26,12 @@ DENSE_OPERATOR_LIMIT = 200_000
 _PAIR_CHUNK = 2_000_000
 
 
+@lru_cache(maxsize=32)
 def packed_pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``a`` and columns ``b`` (a ≥ b) of the packed lower triangle of a k × k matrix."""
     rows, cols = np.tril_indices(k)
+    rows.setflags(write=False)
+    cols.setflags(write=False)
     return rows, cols
 
 
