@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import lmmdx
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "lme4_reference.json").read_text())
@@ -15,3 +21,21 @@ INFERENCE_REFERENCE = json.loads((DATA / "lme4_inference_reference.json").read_t
 def load(name: str) -> pd.DataFrame:
     """A CSV from tests/data."""
     return pd.read_csv(DATA / name)
+
+
+@functools.cache
+def reference_fit(key: str) -> lmmdx.Fit:
+    """The lmmdx fit of an inference-reference case (cached per test process)."""
+    import lmmdx
+
+    case = INFERENCE_REFERENCE[key]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lmmdx.LmmdxWarning)
+        return lmmdx.fit(case["formula"], load(case["data"]), reml=case["reml"])
+
+def same_parameter(ours: str, theirs: str) -> bool:
+    """lme4 names nested groups inner-first (``cask:batch``), lmmdx outer-first (``batch:cask``)."""
+    if "|" not in ours or "|" not in theirs:
+        return ours == theirs
+    (head_a, group_a), (head_b, group_b) = ours.split("|"), theirs.split("|")
+    return head_a == head_b and sorted(group_a.split(":")) == sorted(group_b.split(":"))

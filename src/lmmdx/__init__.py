@@ -17,14 +17,25 @@ from .errors import DataError, FitError, FormulaError, LmmdxError, LmmdxWarning
 
 if TYPE_CHECKING:
     from .fitting import fit
+    from .inference.lrt import compare
     from .result import Fit
 
 __version__ = "0.1.0"
 
 #: Public name → module that defines it.
-_LAZY = {"fit": "lmmdx.fitting", "Fit": "lmmdx.result"}
+_LAZY = {"fit": "lmmdx.fitting", "Fit": "lmmdx.result", "compare": "lmmdx.inference.lrt"}
 
-__all__ = ["DataError", "Fit", "FitError", "FormulaError", "LmmdxError", "LmmdxWarning", "__version__", "fit"]
+__all__ = [
+    "DataError",
+    "Fit",
+    "FitError",
+    "FormulaError",
+    "LmmdxError",
+    "LmmdxWarning",
+    "__version__",
+    "compare",
+    "fit",
+]
 
 
 def __getattr__(name: str) -> Any:
