@@ -262,25 +262,20 @@ class Fit:
         return refit(self, y)
 
     # -- views ----------------------------------------------------------------------------
-    def summary(self, ddf: str = "satterthwaite") -> str:
-        """A summary that reads like lme4's, with lmerTest's df and p-values for the fixed effects."""
+    def summary(self, ddf: str | None = "satterthwaite") -> str:
+        """A summary that reads like lme4's, with lmerTest's df and p-values for the fixed effects
+        (``ddf``: ``"satterthwaite"``, ``"kenward-roger"``, or None for none)."""
         from .inference.ddf import Tester
-        from .inference.honesty import wald_check
 
         tester = Tester(self, ddf)
-        tests = tester.coefficients()
-        check = wald_check(self, tester.information) if tests else wald_check(self)
-        return fit_summary(self, tests, check, tester.method)
+        return fit_summary(self, tester.coefficients(), tester.check(), tester.method)
 
-    def to_dict(self, ddf: str = "satterthwaite", intervals: Intervals | None = None) -> dict[str, Any]:
+    def to_dict(self, ddf: str | None = "satterthwaite", intervals: Intervals | None = None) -> dict[str, Any]:
         """Exactly what ``lmmdx fit --json`` prints (``intervals`` adds the ``--ci`` list)."""
         from .inference.ddf import Tester
-        from .inference.honesty import wald_check
 
         tester = Tester(self, ddf)
-        tests = tester.coefficients()
-        check = wald_check(self, tester.information) if tests else wald_check(self)
-        return fit_payload(self, tests, check, intervals)
+        return fit_payload(self, tester.coefficients(), tester.check(), intervals)
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"

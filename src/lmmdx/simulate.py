@@ -14,7 +14,7 @@ from .fitting import fit_model
 from .model import Model
 from .result import Fit
 
-__all__ = ["Simulator", "refit", "simulate"]
+__all__ = ["Refitter", "Simulator", "refit", "simulate"]
 
 
 class Simulator:
@@ -69,6 +69,34 @@ def simulate(fit: Fit, nsim: int = 1, seed: int | np.random.Generator | None = N
     return np.stack([sim.draw(rng) for _ in range(int(nsim))]) if nsim > 0 else np.zeros((0, fit.nobs))
 
 
+class Refitter:
+    """Refits a fit's design to other responses from the fit's θ (picklable, unlike a Fit).
+
+    Parameters
+    ----------
+    model : Model
+    start : ndarray
+        Internal θ to start from.
+    reml : bool
+    optimizer : str
+    """
+
+    def __init__(self, model: Model, start: np.ndarray, reml: bool, optimizer: str) -> None:
+        self.model = model
+        self.start = np.asarray(start, dtype=np.float64)
+        self.reml = reml
+        self.optimizer = optimizer
+
+    @classmethod
+    def from_fit(cls, fit: Fit, reml: bool | None = None) -> Refitter:
+        """Refits like ``fit`` (its criterion unless ``reml`` is given, its optimiser, from its θ)."""
+        return cls(fit.model, fit.theta_internal, fit.reml if reml is None else reml, fit.optimizer.optimizer)
+
+    def __call__(self, y: np.ndarray) -> Fit:
+        """The model fitted to ``y`` (shape (n,), in the design's row order)."""
+        return fit_model(self.model.with_response(y), self.reml, self.optimizer, start=self.start)
+
+
 def refit(fit: Fit, y: np.ndarray, reml: bool | None = None) -> Fit:
     """The same model fitted to another response, starting from the fit's θ.
 
@@ -80,5 +108,4 @@ def refit(fit: Fit, y: np.ndarray, reml: bool | None = None) -> Fit:
     reml : bool, optional
         Defaults to the fit's criterion.
     """
-    reml = fit.reml if reml is None else reml
-    return fit_model(fit.model.with_response(y), reml=reml, optimizer=fit.optimizer.optimizer, start=fit.theta_internal)
+    return Refitter.from_fit(fit, reml)(y)

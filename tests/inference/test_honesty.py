@@ -10,7 +10,7 @@ from lmmdx.inference.satterthwaite import varpar_information
 
 def test_regular_fit_is_not_flagged():
     fit = reference_fit("sleepstudy_slope_reml")
-    check = wald_check(fit, varpar_information(fit))
+    check = wald_check(fit, varpar_information(fit).eigenvalues)
     assert not check.broken and check.message == ""
     assert "!" not in fit.summary()
     payload = fit.to_dict()
@@ -20,7 +20,7 @@ def test_regular_fit_is_not_flagged():
 
 def test_singular_fit_names_the_boundary_and_points_elsewhere():
     fit = reference_fit("seed_example_slope_reml")
-    check = wald_check(fit, varpar_information(fit))
+    check = wald_check(fit, varpar_information(fit).eigenvalues)
     assert check.broken and check.boundary == ("group.x",)
     assert "profile" in check.message and "bootstrap" in check.message
     summary = fit.summary()
@@ -36,3 +36,13 @@ def test_evidence_can_come_from_a_diagnosis():
     fit = reference_fit("sleepstudy_slope_reml")
     check = wald_check(fit, boundary=(), near_singular=True)
     assert check.broken and "near-singular" in check.message
+
+
+def test_kenward_roger_and_no_ddf_are_checked_too():
+    from lmmdx.inference.ddf import Tester
+
+    fit = reference_fit("seed_example_slope_reml")
+    assert Tester(fit, "kenward-roger").check().broken
+    assert Tester(fit, None).check().boundary == ("group.x",)
+    assert Tester(fit, None).coefficients() == ()
+    assert "Pr(>|t|)" not in fit.summary(ddf=None)

@@ -77,7 +77,8 @@ def test_dropping_a_correlation_is_interior(sleep):
 
 
 def test_different_fixed_parts_are_refitted_by_ml(sleep):
-    result = compare(sleep["slope"], sleep["nodays"])
+    result = compare(sleep["slope"], sleep["nodays"], bootstrap=20, seed=1, workers=2)
+    assert 0 < result.p_value_bootstrap <= 1
     assert result.refitted and result.criterion == "ML"
     assert any("refitted by ML" in note for note in result.notes)
     assert result.large.objective == pytest.approx(REFERENCE["sleepstudy_slope_ml"]["objective"], abs=1e-4)
@@ -102,6 +103,7 @@ def test_bootstrap_p_value_is_seeded():
     a = compare(fit, "Yield ~ 1", bootstrap=40, seed=7)
     b = compare(fit, "Yield ~ 1", bootstrap=40, seed=7)
     assert a.p_value_bootstrap == b.p_value_bootstrap
+    assert compare(fit, "Yield ~ 1", bootstrap=40, seed=7, workers=2).p_value_bootstrap == a.p_value_bootstrap
     assert 1 / 41 <= a.p_value_bootstrap <= 1
     assert a.nsim == 40
     assert "bootstrap (40 samples)" in str(a)

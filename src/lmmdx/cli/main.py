@@ -70,23 +70,30 @@ def _add_bootstrap_args(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    result = _fit_from_args(args)
-    ddf = args.ddf
-    intervals = None
-    if args.ci:
-        progress = _progress("bootstrap refits") if args.ci == "bootstrap" else None
-        intervals = result.confint(args.ci, args.level, ddf=ddf, nsim=args.nsim, seed=args.seed,
-                                   workers=args.workers, progress=progress)
-    table = result.anova(args.anova, ddf) if args.anova else None
-    if args.json:
-        payload = result.to_dict(ddf, intervals)
-        if table is not None:
-            from ..report.payload import anova_payload
+    from ..inference.anova import anova
+    from ..inference.ddf import Tester
+    from ..inference.intervals import wald_intervals
+    from ..report.payload import anova_payload, fit_payload
+    from ..report.text import fit_summary
 
+    result = _fit_from_args(args)
+    tester = Tester(result, args.ddf)  # the Hessian behind df, p-values and Wald intervals, computed once
+    intervals = None
+    if args.ci == "wald":
+        intervals = wald_intervals(result, args.level, args.ddf, tester if tester.method != "none" else None)
+    elif args.ci:
+        progress = _progress("bootstrap refits") if args.ci == "bootstrap" else None
+        intervals = result.confint(args.ci, args.level, nsim=args.nsim, seed=args.seed, workers=args.workers,
+                                   progress=progress)
+    table = anova(result, args.anova, args.ddf, tester) if args.anova else None
+    tests, check = tester.coefficients(), tester.check()
+    if args.json:
+        payload = fit_payload(result, tests, check, intervals)
+        if table is not None:
             payload["anova"] = anova_payload(table)
         _print_json(payload)
         return 0
-    print(result.summary(ddf))
+    print(fit_summary(result, tests, check, tester.method))
     if table is not None:
         print()
         print(table)
@@ -157,8 +164,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     fit = sub.add_parser("fit", help="fit a model and print an lme4-like summary with p-values (or --json)")
     _add_model_args(fit)
-    fit.add_argument("--ddf", choices=["satterthwaite", "kenward-roger"], default="satterthwaite",
-                     help="denominator df of the t and F tests (default satterthwaite, as lmerTest)")
+    fit.add_argument("--ddf", choices=["satterthwaite", "kenward-roger", "none"], default="satterthwaite",
+                     help="denominator df of the t and F tests (default satterthwaite, as lmerTest; "
+                     "none skips df and p-values, which on large data cost about as much as the fit)")
     fit.add_argument("--ci", choices=["wald", "profile", "bootstrap"],
                      help="confidence intervals for every parameter (adds 'intervals' to --json)")
     fit.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")

@@ -19,9 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..errors import LmmdxError
-from ..fitting import fit_model
-from ..model import Model
-from ..simulate import Simulator
+from ..simulate import Refitter, Simulator
 from .intervals import Interval, Intervals
 from .parameters import fit_parameters, parameters, sdcor
 
@@ -52,20 +50,18 @@ class ParameterReplicate:
     """
 
     def __init__(self, fit: Fit) -> None:
-        self.model: Model = fit.model
-        self.reml = fit.reml
-        self.start = np.asarray(fit.theta_internal)
-        self.optimizer = fit.optimizer.optimizer
+        self.layout = fit.model.deviance.layout
+        self.refit = Refitter.from_fit(fit)
         self.simulator = Simulator.from_fit(fit)
         self.width = len(parameters(fit.model)) + 1
 
     def __call__(self, rng: np.random.Generator) -> np.ndarray:
         y = self.simulator.draw(rng)
         try:
-            refit = fit_model(self.model.with_response(y), self.reml, self.optimizer, start=self.start)
+            refit = self.refit(y)
         except (LmmdxError, np.linalg.LinAlgError, ValueError):
             return np.full(self.width, np.nan)
-        values = sdcor(self.model.deviance.layout, refit.theta, refit.sigma)
+        values = sdcor(self.layout, refit.theta, refit.sigma)
         return np.concatenate([values, refit.beta, [float(refit.singular)]])
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import LmmdxError
+from .honesty import WaldCheck, wald_check
 from .kenward_roger import KenwardRoger, kenward_roger
 from .satterthwaite import VarparInformation, satterthwaite_df, satterthwaite_df_1d, varpar_information
 
@@ -27,14 +28,16 @@ DDF_METHODS = {
     "kenward-roger": "kenward-roger",
     "kenward_roger": "kenward-roger",
     "kr": "kenward-roger",
+    "none": "none",
 }
 
 
-def ddf_method(name: str) -> str:
-    """The canonical name of a df method (``"satterthwaite"`` or ``"kenward-roger"``)."""
-    key = str(name).strip().lower()
+def ddf_method(name: str | None) -> str:
+    """The canonical name of a df method: ``"satterthwaite"``, ``"kenward-roger"`` or
+    ``"none"`` (None: no df and no p-values, as lme4's summary)."""
+    key = "none" if name is None else str(name).strip().lower()
     if key not in DDF_METHODS:
-        raise LmmdxError(f"unknown ddf method {name!r}; use 'satterthwaite' or 'kenward-roger'")
+        raise LmmdxError(f"unknown ddf method {name!r}; use 'satterthwaite', 'kenward-roger' or 'none'")
     return DDF_METHODS[key]
 
 
@@ -90,11 +93,12 @@ class Tester:
     Parameters
     ----------
     fit : Fit
-    ddf : str
-        ``"satterthwaite"`` or ``"kenward-roger"``.
+    ddf : str or None
+        ``"satterthwaite"``, ``"kenward-roger"`` or ``"none"``/None (no tests: each
+        costs about as many criterion evaluations as the fit itself).
     """
 
-    def __init__(self, fit: Fit, ddf: str = "satterthwaite") -> None:
+    def __init__(self, fit: Fit, ddf: str | None = "satterthwaite") -> None:
         self.fit = fit
         self.method = ddf_method(ddf)
         self._info: VarparInformation | None = None
@@ -114,8 +118,18 @@ class Tester:
             self._kr = kenward_roger(self.fit)
         return self._kr
 
+    def check(self) -> WaldCheck:
+        """Whether the Wald approximation behind these tests holds (see :mod:`.honesty`)."""
+        if self.method == "none" or not self.fit.beta.size:
+            return wald_check(self.fit)
+        if self.method == "kenward-roger":
+            return wald_check(self.fit, self.kr.information_eigenvalues)
+        return wald_check(self.fit, self.information.eigenvalues)
+
     def contrast(self, contrast: np.ndarray, rhs: np.ndarray | float = 0.0) -> ContrastTest:
         """F test of ``L β = rhs``; ``L`` of shape (q, p) or (p,)."""
+        if self.method == "none":
+            raise LmmdxError("an F test needs a df method: use ddf='satterthwaite' or 'kenward-roger'")
         beta = np.asarray(self.fit.beta)
         l = np.atleast_2d(np.asarray(contrast, dtype=np.float64))
         if l.shape[1] != beta.size:
@@ -129,7 +143,9 @@ class Tester:
         return ContrastTest(l, f_value, num, den, p, self.method)
 
     def coefficients(self) -> tuple[CoefTest, ...]:
-        """A t test of every coefficient (the fixed-effects table of lmerTest's summary)."""
+        """A t test of every coefficient (the fixed-effects table of lmerTest's summary); none for ``"none"``."""
+        if self.method == "none":
+            return ()
         fit = self.fit
         p = fit.beta.size
         vcov = self.kr.vcov_adjusted if self.method == "kenward-roger" else np.asarray(fit.vcov_beta)

@@ -23,7 +23,6 @@ from .satterthwaite import EIGEN_TOLERANCE
 
 if TYPE_CHECKING:
     from ..result import Fit
-    from .satterthwaite import VarparInformation
 
 __all__ = ["NEAR_SINGULAR_RATIO", "WaldCheck", "wald_check"]
 
@@ -81,7 +80,7 @@ class WaldCheck:
 
 def wald_check(
     fit: Fit,
-    information: VarparInformation | None = None,
+    eigenvalues: np.ndarray | None = None,
     *,
     boundary: tuple[str, ...] | None = None,
     near_singular: bool | None = None,
@@ -91,8 +90,10 @@ def wald_check(
     Parameters
     ----------
     fit : Fit
-    information : VarparInformation, optional
-        Its Hessian over ``(θ, σ)``; without it only the boundary is checked.
+    eigenvalues : ndarray, optional
+        Of the information matrix of the variance parameters (the Hessian over
+        ``(θ, σ)``, or Kenward–Roger's expected information); without them only the
+        boundary is checked.
     boundary, near_singular : optional
         Override the evidence with a diagnosis's findings.
     """
@@ -104,7 +105,7 @@ def wald_check(
             boundary = ("a random-effects covariance",)
     if near_singular is None:
         near_singular = False
-        if information is not None:
-            w = information.eigenvalues
+        if eigenvalues is not None and len(eigenvalues):
+            w = np.sort(np.asarray(eigenvalues, dtype=np.float64))
             near_singular = bool(w[0] < NEAR_SINGULAR_RATIO * max(1.0, abs(float(w[-1]))))
     return WaldCheck(bool(boundary) or near_singular, tuple(boundary), near_singular)

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import LmmdxError
-from .ddf import Tester
+from .ddf import Tester, ddf_method
 from .derivatives import jacobian
 from .honesty import WaldCheck, wald_check
 from .parameters import fit_parameters, parameters, sdcor
@@ -126,13 +126,14 @@ def wald_intervals(
     level : float
     ddf : str or None
         df of the t quantiles for β (``"satterthwaite"`` or ``"kenward-roger"``);
-        None for normal quantiles, as lme4.
+        None or ``"none"`` for normal quantiles, as lme4.
     tester : Tester, optional
-        Reuse one with the Hessian already computed.
+        Reuse one with the Hessian already computed (its method then gives the df).
     """
-    tester = tester or Tester(fit, ddf or "satterthwaite")
+    method = ddf_method(ddf)
+    tester = tester or Tester(fit, "satterthwaite" if method == "none" else method)
     info = tester.information
-    check = wald_check(fit, info)
+    check = wald_check(fit, info.eigenvalues)
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     layout = fit.model.deviance.layout
     params = parameters(fit.model)
@@ -152,7 +153,7 @@ def wald_intervals(
         if lo < par.lower_bound or hi > par.upper_bound:
             interval = replace(interval, reliable=False, note="clipped at the edge of the parameter space")
         out.append(_flag(interval, check))
-    tests = tester.coefficients() if ddf is not None else None
+    tests = tester.coefficients() if method != "none" else None
     for par in params[nvar:]:
         j = par.col
         se = float(np.sqrt(fit.vcov_beta[j, j]))
@@ -160,7 +161,7 @@ def wald_intervals(
         se = se if tests is None else tests[j].std_error
         est = float(fit.beta[j])
         out.append(_flag(Interval(par.name, est, est - q * se, est + q * se, "wald"), check))
-    notes = [] if ddf is None else [f"fixed effects: t quantiles with {tester.method} df"]
+    notes = [] if tests is None else [f"fixed effects: t quantiles with {tester.method} df"]
     if check.broken:
         notes.append(check.message)
     return Intervals("wald", level, tuple(out), tuple(notes))

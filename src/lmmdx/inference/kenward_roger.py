@@ -52,12 +52,15 @@ class KenwardRoger:
         Pᵣ for each of the m covariance parameters.
     w : ndarray, shape (m, m)
         2 × the inverse expected information of the covariance parameters.
+    information_eigenvalues : ndarray, shape (m,)
+        Of that expected information (for the near-singularity check).
     """
 
     vcov: np.ndarray
     vcov_adjusted: np.ndarray
     p_matrices: np.ndarray
     w: np.ndarray
+    information_eigenvalues: np.ndarray
 
     def _a1_a2(self, contrast: np.ndarray) -> tuple[float, float]:
         phi = self.vcov
@@ -202,4 +205,4 @@ def kenward_roger(fit: Fit) -> KenwardRoger:
         for t in range(m):
             uu += ww[r, t] * (q_mats[r][t] - p_mats[r] @ phi @ p_mats[t])
     adjusted = phi + 2.0 * (phi @ uu @ phi)
-    return KenwardRoger(phi, 0.5 * (adjusted + adjusted.T), p_mats, ww)
+    return KenwardRoger(phi, 0.5 * (adjusted + adjusted.T), p_mats, ww, eig)

@@ -11,7 +11,9 @@ parametric-bootstrap p-value (simulate from the smaller model, refit both;
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,7 +24,7 @@ from ..errors import LmmdxError
 from ..fitting import fit_design, fit_model
 from ..formula import parse_formula
 from ..result import Fit
-from ..simulate import Simulator
+from ..simulate import Refitter, Simulator
 from .bootstrap import run_replicates
 from .ols import OlsFit, fit_ols
 from .structure import Mixture, NotNested, null_mixture
@@ -159,23 +161,32 @@ def _mixture_p(mixture: Mixture, statistic: float) -> float | None:
     return float(sum(w * (stats.chi2.sf(statistic, d) if d > 0 else float(statistic <= 0)) for w, d in mixture.components))
 
 
+def _criterion(fit: AnyFit, reml: bool) -> Callable[[np.ndarray], float]:
+    """The criterion of ``fit``'s model refitted to a response (picklable for OLS and LMM)."""
+    if isinstance(fit, OlsFit):
+        return partial(_ols_criterion, fit.design, reml)
+    return partial(_lmm_criterion, Refitter.from_fit(fit, reml))
+
+
+def _ols_criterion(design: Design, reml: bool, y: np.ndarray) -> float:
+    return fit_ols(replace(design, y=y), reml).objective
+
+
+def _lmm_criterion(refitter: Refitter, y: np.ndarray) -> float:
+    return refitter(y).objective
+
+
 class LrtReplicate:
     """Simulate from the smaller model, refit both, return the LR statistic (picklable)."""
 
     width = 1
 
     def __init__(self, small: AnyFit, large: AnyFit, reml: bool) -> None:
-        self.small, self.large, self.reml = small, large, reml
+        self.small, self.large = _criterion(small, reml), _criterion(large, reml)
         if isinstance(small, OlsFit):
             self.mean, self.sigma, self.simulator = small.fitted, small.sigma, None
         else:
             self.simulator = Simulator.from_fit(small)
-
-    def _objective(self, fit: AnyFit, y: np.ndarray) -> float:
-        if isinstance(fit, OlsFit):
-            return fit_ols(replace(fit.design, y=y), self.reml).objective
-        model = fit.model.with_response(y)
-        return fit_model(model, self.reml, fit.optimizer.optimizer, start=fit.theta_internal).objective
 
     def __call__(self, rng: np.random.Generator) -> np.ndarray:
         if self.simulator is None:
@@ -183,7 +194,7 @@ class LrtReplicate:
         else:
             y = self.simulator.draw(rng)
         try:
-            value = self._objective(self.small, y) - self._objective(self.large, y)
+            value = self.small(y) - self.large(y)
         except (LmmdxError, np.linalg.LinAlgError, ValueError):
             return np.array([np.nan])
         return np.array([max(value, 0.0)])

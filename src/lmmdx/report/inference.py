@@ -6,26 +6,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .text import table
+from .text import p_text, table
 
 if TYPE_CHECKING:
     from ..inference.anova import AnovaTable
     from ..inference.intervals import Intervals
     from ..inference.lrt import Comparison
 
-__all__ = ["anova_text", "comparison_text", "intervals_text", "p_text"]
+__all__ = ["anova_text", "comparison_text", "intervals_text"]
 
 #: Marks a number that rests on a broken Wald approximation (explained under the table).
 UNRELIABLE = "!"
-
-
-def p_text(p: float | None) -> str:
-    """A p-value as R prints it: ``< 2.2e-16`` below machine precision, 3 significant digits."""
-    if p is None or not np.isfinite(p):
-        return "NA"
-    if p < 2.2e-16:
-        return "< 2.2e-16"
-    return f"{p:.3g}" if p >= 1e-4 else f"{p:.2e}"
 
 
 def _g(value: float, digits: int = 5) -> str:

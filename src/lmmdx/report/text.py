@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..inference.honesty import WaldCheck
     from ..result import Fit
 
-__all__ = ["fit_summary", "table"]
+__all__ = ["fit_summary", "p_text", "table"]
 
 
 def table(header: list[str], rows: list[list[str]], align: str | None = None) -> list[str]:
@@ -55,10 +55,13 @@ def _random_effects(fit: Fit) -> list[str]:
     return table(header, rows, "llrrl" if has_corr else "llrr")
 
 
-def _p_value(p: float) -> str:
-    if not np.isfinite(p):
+def p_text(p: float | None) -> str:
+    """A p-value as R prints it: ``< 2.2e-16`` below machine precision, else 3 significant digits."""
+    if p is None or not np.isfinite(p):
         return "NA"
-    return "< 2e-16" if p < 2e-16 else f"{p:.3g}" if p >= 1e-4 else f"{p:.2e}"
+    if p < 2.2e-16:
+        return "< 2.2e-16"
+    return f"{p:.3g}" if p >= 1e-4 else f"{p:.2e}"
 
 
 def _fixed_effects(fit: Fit, tests: Sequence[CoefTest] | None, check: WaldCheck | None) -> list[str]:
@@ -66,7 +69,7 @@ def _fixed_effects(fit: Fit, tests: Sequence[CoefTest] | None, check: WaldCheck 
         rows = [[fe.term, _num(fe.estimate), _num(fe.std_error), f"{fe.t_value:.3f}"] for fe in fit.fixed_effects]
         return table(["", "Estimate", "Std. Error", "t value"], rows)
     mark = " !" if check is not None and check.broken else ""
-    rows = [[t.term, _num(t.estimate), _num(t.std_error), _num(t.df, 3), f"{t.t_value:.3f}", _p_value(t.p_value) + mark]
+    rows = [[t.term, _num(t.estimate), _num(t.std_error), _num(t.df, 3), f"{t.t_value:.3f}", p_text(t.p_value) + mark]
             for t in tests]
     return table(["", "Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"], rows)
 
