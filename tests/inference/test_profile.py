@@ -100,3 +100,33 @@ def test_profile_trace_is_monotone_through_zero():
     assert np.all(np.diff(trace.zeta) > 0)
     assert trace.zeta[np.argmin(np.abs(trace.values - trace.estimate))] == 0.0
     assert trace.lower < trace.estimate < trace.upper
+
+
+def test_three_by_three_term_limit_is_a_true_profile_crossing():
+    """(x + z | g): minimising over a Cholesky factor, not over bounded SDs and correlations, finds
+    the profile; an independent Nelder-Mead minimisation puts the deviance 3.84 above its minimum."""
+    import pandas as pd
+
+    import lmmdx
+
+    rng = np.random.default_rng(4)
+    g = np.repeat(np.arange(25), 16)
+    x, z = rng.normal(size=400), rng.normal(size=400)
+    b = rng.normal(size=(25, 3)) @ np.array([[1, 0, 0], [0.3, 0.5, 0], [0.2, -0.1, 0.4]]).T
+    y = 1 + 2 * x - z + b[g, 0] + b[g, 1] * x + b[g, 2] * z + rng.normal(size=400)
+    fit = lmmdx.fit("y ~ x + z + (x + z | g)", pd.DataFrame({"y": y, "x": x, "z": z, "g": g}))
+    (trace,) = profile(fit, which=("sd_(Intercept)|g",))
+    ml = fit_model(fit.model, reml=False, start=fit.theta_internal)
+    crit = VarparCriterion(ml.model, reml=False)
+    t_user = ml.model.factors_to_user(ml.theta_internal)[0]
+
+    def deviance(v):
+        t = np.zeros((3, 3))
+        t[0, 0] = trace.upper / abs(v[0])
+        t[1, 0], t[1, 1], t[2, 0], t[2, 1], t[2, 2] = v[1:]
+        return crit.at_internal(crit.internal_factors([t]), abs(v[0]))
+
+    start = np.array([ml.sigma, *t_user[np.tril_indices(3)][1:]])
+    best = optimize.minimize(deviance, start, method="Nelder-Mead",
+                             options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 40000, "maxfev": 40000})
+    assert best.fun - ml.objective == pytest.approx(stats.chi2.ppf(0.95, 1), abs=1e-3)

@@ -8,18 +8,17 @@ the (nearly linear) ζ and then solving ``ζ(ψ) = ±z`` exactly (Brent's method
 where lme4 interpolates a spline through the steps. When ζ stays within ±z up to the
 edge of the parameter space (an SD of 0, a correlation of ±1) the limit is that edge.
 
-Variance parameters are profiled on lme4's scale (SDs, correlations, σ; the others
-and σ minimised by BOBYQA with bounds); a fixed effect βⱼ by refitting the model
-with ``xⱼ βⱼ`` moved into an offset (Bates et al. 2015, JSS 67(1), section 5.1).
+Variance parameters are profiled on lme4's scale (SDs, correlations, σ), the others
+minimised in coordinates where the fixed one is a coordinate (:mod:`.constrained`);
+a fixed effect βⱼ by refitting the model with ``xⱼ βⱼ`` moved into an offset (Bates
+et al. 2015, JSS 67(1), section 5.1).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import nlopt
 import numpy as np
 from scipy import optimize, stats
 
@@ -27,9 +26,9 @@ from ..design.fixed import FixedEffects
 from ..engine import Tolerances, minimize
 from ..fitting import fit_model
 from ..model import Model
+from .constrained import FixedVariance
 from .intervals import Interval, Intervals
-from .parameters import Parameter, factors_from_sdcor, fit_parameters, parameters
-from .varpar import VarparCriterion
+from .parameters import Parameter, fit_parameters, parameters
 
 if TYPE_CHECKING:
     from ..result import Fit
@@ -42,7 +41,6 @@ _TOL = Tolerances(ftol_abs=1e-11, xtol_abs=1e-10)
 _XTOL = 1e-9
 #: At most this many steps outwards before giving up on a side (lme4's maxpts is 100).
 _MAX_STEPS = 40
-_BAD = 1e300
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,38 +69,6 @@ class ProfileTrace:
     upper: float
 
 
-def _box_minimize(
-    fun: Callable[[np.ndarray], float], x0: np.ndarray, lower: np.ndarray, upper: np.ndarray, step: np.ndarray
-) -> tuple[np.ndarray, float]:
-    """BOBYQA with lower and upper bounds; returns the best point and value."""
-    if x0.size == 0:
-        return x0, float(fun(x0))
-    best = [np.inf, x0.copy()]
-
-    def objective(x: np.ndarray, grad: np.ndarray) -> float:
-        value = float(fun(x))
-        value = value if np.isfinite(value) else _BAD
-        if value < best[0]:
-            best[0], best[1] = value, x.copy()
-        return value
-
-    opt = nlopt.opt(nlopt.LN_BOBYQA, x0.size)
-    opt.set_min_objective(objective)
-    opt.set_lower_bounds(lower)
-    opt.set_upper_bounds(upper)
-    opt.set_ftol_abs(_TOL.ftol_abs)
-    opt.set_xtol_abs(_TOL.xtol_abs)
-    opt.set_maxeval(20_000)
-    start = np.clip(x0, lower, upper)
-    room = np.minimum(upper - lower, np.inf) / 2.0
-    opt.set_initial_step(np.minimum(step, np.where(np.isfinite(room), room, step)))
-    try:
-        opt.optimize(start)
-    except (nlopt.RoundoffLimited, RuntimeError, ValueError):
-        pass
-    return best[1], float(best[0])
-
-
 class _Profiler:
     """Evaluates ζ for the parameters of one fit (refitted by ML), with warm starts."""
 
@@ -110,38 +76,19 @@ class _Profiler:
         self.fit = fit
         self.ml = fit if not fit.reml else fit_model(fit.model, reml=False, start=fit.theta_internal)
         self.model = self.ml.model
-        self.crit = VarparCriterion(self.model, reml=False)
         self.params = parameters(self.model)
         self.estimates = fit_parameters(self.ml)
         self.nvar = self.model.deviance.layout.ntheta + 1
         self.base = self.ml.objective
         self.sigma = self.ml.sigma
         self._reduced: dict[int, Model] = {}
+        self._fixed = {p.index: FixedVariance(self.model, p) for p in self.params[: self.nvar]}
 
     # -- deviance with one parameter fixed -------------------------------------------------
-    def _variance_deviance(self, values: np.ndarray) -> float:
-        factors = factors_from_sdcor(self.model.deviance.layout, values)
-        if factors is None:
-            return np.inf
-        return self.crit.at_internal(self.crit.internal_factors(factors), float(values[-1]))
-
     def _fixed_variance(self, par: Parameter, value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
-        free = np.array([p.index for p in self.params[: self.nvar] if p.index != par.index], dtype=int)
-        lower = np.array([self.params[i].lower_bound for i in free])
-        upper = np.array([self.params[i].upper_bound for i in free])
-        lower[free == self.nvar - 1] = 1e-6 * self.sigma
-        scale = np.array([0.1 if self.params[i].kind == "cor" else 0.1 * max(abs(start[i]), 0.05 * self.sigma)
-                          for i in free])
-        full = start.copy()
-        full[par.index] = value
-
-        def fun(x: np.ndarray) -> float:
-            full[free] = x
-            return self._variance_deviance(full)
-
-        x, fmin = _box_minimize(fun, start[free], lower, upper, scale)
-        full[free] = x
-        return fmin, full.copy()
+        fixed = self._fixed[par.index]
+        trace = minimize(lambda x: fixed(x, value), start, fixed.lower(), "bobyqa", _TOL)
+        return float(trace.fmin), trace.x
 
     def _reduced_model(self, j: int) -> Model:
         if j not in self._reduced:
@@ -168,8 +115,10 @@ class _Profiler:
         return float(np.sign(value - estimate) * np.sqrt(max(dev - self.base, 0.0))), arg
 
     def start_for(self, par: Parameter) -> np.ndarray:
-        """The ML optimum of the other parameters."""
-        return self.ml.theta_internal.copy() if par.kind == "beta" else self.estimates[: self.nvar].copy()
+        """The ML optimum of the other parameters (in the coordinates of their minimisation)."""
+        if par.kind == "beta":
+            return self.ml.theta_internal.copy()
+        return self._fixed[par.index].start(self.ml.theta_internal, self.sigma)
 
     def first_step(self, par: Parameter) -> float:
         """A step from the estimate that lands near ζ = ±1."""
