@@ -130,3 +130,15 @@ def test_three_by_three_term_limit_is_a_true_profile_crossing():
     best = optimize.minimize(deviance, start, method="Nelder-Mead",
                              options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 40000, "maxfev": 40000})
     assert best.fun - ml.objective == pytest.approx(stats.chi2.ppf(0.95, 1), abs=1e-3)
+
+
+def test_a_fit_off_its_optimum_is_caught():
+    from lmmdx.fitting import assemble_fit
+
+    fit = reference_fit("seed_example_intercept_ml")  # ML: profiled as it is
+    off = fit.model.solve(fit.theta_internal * 1.5, reml=False)
+    worse = assemble_fit(fit.model, off, fit.optimizer, reml=False)
+    assert worse.objective > fit.objective + 0.1
+    result = worse.confint("profile")
+    sd = result["sd_(Intercept)|group"]
+    assert not sd.reliable and "not at its optimum" in sd.note

@@ -37,8 +37,11 @@ __all__ = ["ProfileTrace", "profile", "profile_intervals"]
 
 #: Stopping rule of the inner minimisations (on the deviance scale).
 _TOL = Tolerances(ftol_abs=1e-11, xtol_abs=1e-10)
-#: Relative accuracy of the limits (lme4's reference values are good to about 1e-6).
+#: Relative accuracy of the limits (far below the error of lme4's spline interpolation).
 _XTOL = 1e-9
+#: A profile point this far (relative) below the ML deviance means the fit missed its optimum
+#: (lme4 stops with "profiling detected new, lower deviance").
+_LOWER_TOL = 1e-7
 #: At most this many steps outwards before giving up on a side (lme4's maxpts is 100).
 _MAX_STEPS = 40
 
@@ -58,6 +61,9 @@ class ProfileTrace:
         Points evaluated (sorted) and ζ there.
     lower, upper : float
         The interval's ends (an edge of the parameter space where ζ never reaches ±z).
+    drop : float
+        How far the deviance fell below the ML fit's along the profile (0 when the fit
+        was at its optimum).
     """
 
     parameter: str
@@ -67,6 +73,7 @@ class ProfileTrace:
     zeta: np.ndarray
     lower: float
     upper: float
+    drop: float = 0.0
 
 
 class _Profiler:
@@ -74,7 +81,8 @@ class _Profiler:
 
     def __init__(self, fit: Fit) -> None:
         self.fit = fit
-        self.ml = fit if not fit.reml else fit_model(fit.model, reml=False, start=fit.theta_internal)
+        self.ml = fit if not fit.reml else fit_model(fit.model, reml=False, optimizer=fit.optimizer.optimizer,
+                                                     start=fit.theta_internal)
         self.model = self.ml.model
         self.params = parameters(self.model)
         self.estimates = fit_parameters(self.ml)
@@ -83,6 +91,7 @@ class _Profiler:
         self.sigma = self.ml.sigma
         self._reduced: dict[int, Model] = {}
         self._fixed = {p.index: FixedVariance(self.model, p) for p in self.params[: self.nvar]}
+        self.drop = 0.0
 
     # -- deviance with one parameter fixed -------------------------------------------------
     def _fixed_variance(self, par: Parameter, value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
@@ -112,6 +121,7 @@ class _Profiler:
         else:
             dev, arg = self._fixed_variance(par, value, start)
         estimate = float(self.estimates[par.index])
+        self.drop = max(self.drop, self.base - dev)
         return float(np.sign(value - estimate) * np.sqrt(max(dev - self.base, 0.0))), arg
 
     def start_for(self, par: Parameter) -> np.ndarray:
@@ -186,13 +196,14 @@ def profile(fit: Fit, level: float = 0.95, which: tuple[str, ...] | None = None)
         est = float(profiler.estimates[par.index])
         merged: dict[float, tuple[float, np.ndarray]] = {}
         ends = []
+        profiler.drop = 0.0
         for side in (-1, 1):
             points = {est: (0.0, profiler.start_for(par))}
             ends.append(profiler.limit(par, side, z, points))
             merged.update(points)
         xs = np.array(sorted(merged))
         zeta = np.array([merged[x][0] for x in xs])
-        traces.append(ProfileTrace(par.name, par.kind, est, xs, zeta, ends[0], ends[1]))
+        traces.append(ProfileTrace(par.name, par.kind, est, xs, zeta, ends[0], ends[1], profiler.drop))
     return tuple(traces)
 
 
@@ -211,6 +222,10 @@ def profile_intervals(fit: Fit, level: float = 0.95) -> Intervals:
         reliable = bool(np.isfinite(trace.lower) and np.isfinite(trace.upper))
         if not reliable:
             notes.append("the profile did not reach the limit")
+        if trace.drop > _LOWER_TOL * max(1.0, abs(fit.objective)):
+            reliable = False
+            notes.append(f"the deviance fell {trace.drop:.3g} below the ML fit's along this profile: "
+                         "the fit is not at its optimum")
         out.append(Interval(trace.parameter, float(est), trace.lower, trace.upper, "profile", reliable,
                             "; ".join(notes)))
     notes = ("profile of the ML deviance (a REML fit is refitted by ML, as lme4 does)",) if fit.reml else ()
