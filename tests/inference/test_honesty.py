@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from support import reference_fit
 
 from lmmdx.inference.honesty import wald_check
@@ -46,3 +47,11 @@ def test_kenward_roger_and_no_ddf_are_checked_too():
     assert Tester(fit, None).check().boundary == ("group.x",)
     assert Tester(fit, None).coefficients() == ()
     assert "Pr(>|t|)" not in fit.summary(ddf=None)
+
+
+def test_near_singular_information_is_relative_to_its_scale():
+    fit = reference_fit("sleepstudy_slope_reml")
+    assert wald_check(fit, np.array([1.0, 1e6])).broken is False  # ratio 1e-6
+    check = wald_check(fit, np.array([1e-3, 1e6]))  # ratio 1e-9
+    assert check.broken and check.near_singular and check.boundary == ()
+    assert wald_check(fit, np.array([-1.0, 5.0])).near_singular  # a saddle, not a minimum

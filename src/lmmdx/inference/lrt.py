@@ -158,7 +158,8 @@ def _row(fit: AnyFit) -> ModelRow:
 def _mixture_p(mixture: Mixture, statistic: float) -> float | None:
     if not mixture.components:
         return None
-    return float(sum(w * (stats.chi2.sf(statistic, d) if d > 0 else float(statistic <= 0)) for w, d in mixture.components))
+    return float(sum(w * (stats.chi2.sf(statistic, d) if d > 0 else float(statistic <= 0))
+                     for w, d in mixture.components))
 
 
 def _criterion(fit: AnyFit, reml: bool) -> Callable[[np.ndarray], float]:
@@ -247,7 +248,7 @@ def compare(
         why = (
             "the fixed effects differ (REML criteria of different fixed parts are not comparable)"
             if not same_fixed
-            else "asked for" if ml else "one model was fitted by ML"
+            else "ml=True was asked for" if ml else "one model was fitted by ML"
         )
         notes.append(f"both models refitted by ML because {why}")
         small, large = _refit_ml(small), _refit_ml(large)
