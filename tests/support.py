@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from lmmdx.engine import TermData
+
+if TYPE_CHECKING:
+    import lmmdx
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "lme4_reference.json").read_text())
@@ -44,3 +50,19 @@ CASES = [
 ]
 
 
+@functools.cache
+def reference_fit(key: str) -> lmmdx.Fit:
+    """The lmmdx fit of an inference-reference case (cached per test process)."""
+    import lmmdx
+
+    case = INFERENCE_REFERENCE[key]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lmmdx.LmmdxWarning)
+        return lmmdx.fit(case["formula"], load(case["data"]), reml=case["reml"])
+
+def same_parameter(ours: str, theirs: str) -> bool:
+    """lme4 names nested groups inner-first (``cask:batch``), lmmdx outer-first (``batch:cask``)."""
+    if "|" not in ours or "|" not in theirs:
+        return ours == theirs
+    (head_a, group_a), (head_b, group_b) = ours.split("|"), theirs.split("|")
+    return head_a == head_b and sorted(group_a.split(":")) == sorted(group_b.split(":"))

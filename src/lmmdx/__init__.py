@@ -19,12 +19,19 @@ if TYPE_CHECKING:
     from .batch import fit_many
     from .finding import Finding
     from .fitting import fit
+    from .inference.lrt import compare
     from .result import Fit
 
 __version__ = "0.1.0"
 
 #: Public name → module that defines it.
-_LAZY = {"fit": "lmmdx.fitting", "Fit": "lmmdx.result", "fit_many": "lmmdx.batch", "Finding": "lmmdx.finding"}
+_LAZY = {
+    "fit": "lmmdx.fitting",
+    "Fit": "lmmdx.result",
+    "fit_many": "lmmdx.batch",
+    "Finding": "lmmdx.finding",
+    "compare": "lmmdx.inference.lrt",
+}
 
 __all__ = [
     "DataError",
@@ -35,6 +42,7 @@ __all__ = [
     "LmmdxError",
     "LmmdxWarning",
     "__version__",
+    "compare",
     "fit",
     "fit_many",
 ]

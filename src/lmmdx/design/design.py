@@ -161,7 +161,9 @@ def check_response(y: np.ndarray, name: str) -> None:
         )
 
 
-def build_design(formula: ModelFormula, frame: pd.DataFrame, check_identifiable: bool = True) -> Design:
+def build_design(
+    formula: ModelFormula, frame: pd.DataFrame, check_identifiable: bool = True, fixed_only: bool = False
+) -> Design:
     """Turn a parsed formula and a data frame into a :class:`Design`.
 
     Parameters
@@ -172,15 +174,18 @@ def build_design(formula: ModelFormula, frame: pd.DataFrame, check_identifiable:
         Refuse, as lme4 does, grouping factors with one level or with as many levels
         as observations, and more random effects than observations. The diagnosis
         turns this off to explain such models instead.
+    fixed_only : bool
+        Accept a formula without random-effects terms (a design with no blocks), for
+        the ordinary least-squares null models of likelihood-ratio tests.
 
     Raises
     ------
     FormulaError
-        No random-effects term.
+        No random-effects term (unless ``fixed_only``).
     DataError
         Unknown column, non-numeric response, no rows, unidentifiable grouping.
     """
-    if not formula.random:
+    if not formula.random and not fixed_only:
         raise FormulaError(
             f"the formula {formula.text!r} has no random-effects term such as (1 | group); "
             "for a model without random effects use ordinary least squares"
