@@ -181,3 +181,9 @@ def test_fit_is_immutable(sleep):
         fit.sigma = 1.0
     with pytest.raises(ValueError):
         fit.beta[0] = 0.0
+
+
+def test_no_fixed_effects_at_all(sleep):
+    fit = quiet_fit("Reaction ~ 0 + (1 | Subject)", sleep)
+    assert fit.fixed_names == () and fit.beta.size == 0
+    assert fit.sigma > 0 and fit.converged

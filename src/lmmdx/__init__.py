@@ -16,17 +16,28 @@ from typing import TYPE_CHECKING, Any
 from .errors import DataError, FitError, FormulaError, LmmdxError, LmmdxWarning
 
 if TYPE_CHECKING:
+    from .batch import fit_many
+    from .finding import Finding
     from .fitting import fit
+    from .inference.lrt import compare
     from .remedy import RemedyReport
     from .result import Fit
 
 __version__ = "0.1.0"
 
 #: Public name → module that defines it.
-_LAZY = {"fit": "lmmdx.fitting", "Fit": "lmmdx.result", "RemedyReport": "lmmdx.remedy"}
+_LAZY = {
+    "fit": "lmmdx.fitting",
+    "Fit": "lmmdx.result",
+    "fit_many": "lmmdx.batch",
+    "Finding": "lmmdx.finding",
+    "compare": "lmmdx.inference.lrt",
+    "RemedyReport": "lmmdx.remedy",
+}
 
 __all__ = [
     "DataError",
+    "Finding",
     "Fit",
     "FitError",
     "FormulaError",
@@ -34,7 +45,9 @@ __all__ = [
     "LmmdxWarning",
     "RemedyReport",
     "__version__",
+    "compare",
     "fit",
+    "fit_many",
 ]
 
 

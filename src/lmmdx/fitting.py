@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -10,12 +13,15 @@ import numpy as np
 from .design import Design, build_design
 from .design.frame import as_pandas
 from .engine import OptTrace, Solution, Tolerances, minimize
+from .engine.gradient import value_and_gradient
+from .engine.optimize import chain, minimize_with_gradient
+from .engine.polish import newton_polish
 from .errors import FitError, LmmdxWarning
 from .formula import parse_formula
 from .model import Model
 from .result import ConditionalModes, Correlation, Fit, VarComp
 
-__all__ = ["BOUNDARY_SNAP", "SINGULAR_TOLERANCE", "fit", "fit_design", "fit_model"]
+__all__ = ["BOUNDARY_SNAP", "ENGINE_FAILURE", "SINGULAR_TOLERANCE", "fit", "fit_design", "fit_model"]
 
 #: lme4's isSingular() tolerance on the diagonal of the relative covariance factors.
 SINGULAR_TOLERANCE = 1e-4
@@ -24,6 +30,19 @@ SINGULAR_TOLERANCE = 1e-4
 BOUNDARY_SNAP = 1e-4
 #: "Does not worsen": the criterion may rise by at most this much.
 _SNAP_SLACK = 1e-9
+#: θ diagonal elements below this at the optimum trigger one restart from 1 (internal scale).
+RESTART_EDGE = 1e-3
+#: From this order of the dense rest block on, an evaluation costs milliseconds: the default
+#: optimiser then starts with L-BFGS-B on the closed-form gradient and BOBYQA polishes.
+GRADIENT_MIN_ORDER = 200
+#: BOBYQA's initial step when it polishes an L-BFGS-B optimum, and its stopping rules there
+#: (relative to the criterion's size, since the gradient phase already converged).
+_POLISH_STEP = 0.01
+#: The polish runs only when L-BFGS-B did not converge or a θ diagonal element ended this close to 0,
+#: where the closed-form gradient of a scalar term is 0 whatever the curvature.
+_POLISH_NEAR_BOUND = 1e-2
+_POLISH_FTOL_REL = 1e-13
+_POLISH_XTOL = 1e-8
 
 
 def fit(formula: str, data: Any, reml: bool = True, optimizer: str = "bobyqa") -> Fit:
@@ -57,7 +76,26 @@ def fit(formula: str, data: Any, reml: bool = True, optimizer: str = "bobyqa") -
 
 def fit_design(design: Design, reml: bool = True, optimizer: str = "bobyqa") -> Fit:
     """Fit a prepared :class:`Design`."""
-    return fit_model(Model.from_design(design), reml=reml, optimizer=optimizer)
+    with _engine_guard(design.formula.text):
+        model = Model.from_design(design)
+    return fit_model(model, reml=reml, optimizer=optimizer)
+
+
+#: Start of the message of a :class:`FitError` that stands for an unexpected engine exception.
+ENGINE_FAILURE = "the engine failed"
+
+
+@contextmanager
+def _engine_guard(formula: str) -> Iterator[None]:
+    """Turn an unexpected numerical exception of the engine into a one-line :class:`FitError`."""
+    try:
+        yield
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        text = str(exc).strip().splitlines()
+        raise FitError(
+            f"{ENGINE_FAILURE} on {formula!r} ({type(exc).__name__}: {text[0] if text else ''}); "
+            "please report this with the data"
+        ) from None
 
 
 def _snap_to_boundary(model: Model, theta: np.ndarray, fmin: float, reml: bool) -> tuple[np.ndarray, float]:
@@ -82,15 +120,67 @@ def fit_model(
     """Optimise the criterion of a prepared :class:`Model` and assemble the :class:`Fit`."""
     layout = model.deviance.layout
     x0 = layout.start() if start is None else np.asarray(start, dtype=np.float64)
-    trace = minimize(lambda th: model.deviance(th, reml), x0, layout.lower(), optimizer, tolerances)
+    formula = model.design.formula.text
+    with _engine_guard(formula):
+        trace = _optimize(model, reml, optimizer, x0, tolerances)
     if not np.isfinite(trace.fmin) or abs(trace.fmin) >= 1e299:
-        raise FitError(f"the criterion of {model.design.formula.text!r} cannot be evaluated on these data")
-    theta, _ = _snap_to_boundary(model, trace.x, trace.fmin, reml)
-    try:
-        solution = model.solve(theta, reml)
-    except np.linalg.LinAlgError as exc:
-        raise FitError(f"cannot solve the mixed-model equations at the optimum: {exc}") from None
-    return assemble_fit(model, solution, trace, reml)
+        raise FitError(f"the criterion of {formula!r} cannot be evaluated on these data")
+    with _engine_guard(formula):
+        theta, fmin = _snap_to_boundary(model, trace.x, trace.fmin, reml)
+        if trace.converged and "lbfgsb" not in trace.algorithm:
+            theta, fmin, used = newton_polish(model.deviance, theta, reml)
+            if fmin <= trace.fmin + _SNAP_SLACK * max(1.0, abs(trace.fmin)):
+                trace = replace(trace, x=theta, fmin=fmin, nevals=trace.nevals + used)
+            else:  # the polish could not keep the criterion: keep the optimiser's point
+                theta, _ = _snap_to_boundary(model, trace.x, trace.fmin, reml)
+        try:
+            solution = model.solve(theta, reml)
+        except np.linalg.LinAlgError as exc:
+            raise FitError(f"cannot solve the mixed-model equations at the optimum: {exc}") from None
+        return assemble_fit(model, solution, trace, reml)
+
+
+def _optimize(model: Model, reml: bool, optimizer: str, x0: np.ndarray, tolerances: Tolerances | None) -> OptTrace:
+    """Minimise from x0, then restart off the boundary when the optimum has θ diagonal elements at 0.
+
+    A derivative-free optimiser that reaches a face of the boundary can stay on it although the
+    optimum lies elsewhere (lme4's ``restart_edge`` exists for the same reason): the restart puts
+    those elements back at 1 and keeps whichever optimum is lower.
+    """
+    trace = _minimize_once(model, reml, optimizer, x0, tolerances)
+    diagonal = model.deviance.layout.diagonal_mask()
+    at_edge = diagonal & (trace.x < RESTART_EDGE)
+    if at_edge.any():
+        restart = _minimize_once(model, reml, optimizer, np.where(at_edge, 1.0, trace.x), tolerances)
+        trace = chain(trace, restart)
+    return trace
+
+
+def _minimize_once(
+    model: Model, reml: bool, optimizer: str, x0: np.ndarray, tolerances: Tolerances | None
+) -> OptTrace:
+    """BOBYQA from x0; for large models L-BFGS-B on the closed-form gradient, polished by BOBYQA
+    when it stopped early or near the boundary."""
+    deviance = model.deviance
+    lower = deviance.layout.lower()
+    if optimizer == "bobyqa" and deviance.m >= GRADIENT_MIN_ORDER:
+        first = minimize_with_gradient(lambda th: value_and_gradient(deviance, th, reml), x0, lower, tolerances)
+        first = replace(first, optimizer=optimizer, method="lbfgsb")
+        near_bound = np.any(first.x[deviance.layout.diagonal_mask()] < _POLISH_NEAR_BOUND)
+        if first.converged and not near_bound:
+            return first
+        fields = _tolerance_fields(tolerances)
+        fields["ftol_abs"] = max(fields["ftol_abs"], _POLISH_FTOL_REL * abs(first.fmin))
+        fields["xtol_abs"] = max(fields["xtol_abs"], _POLISH_XTOL)
+        polish = Tolerances(**fields, initial_step=_POLISH_STEP)
+        second = minimize(lambda th: deviance(th, reml), first.x, lower, "bobyqa", polish)
+        return chain(first, second)
+    return minimize(lambda th: deviance(th, reml), x0, lower, optimizer, tolerances)
+
+
+def _tolerance_fields(tolerances: Tolerances | None) -> dict[str, float]:
+    tol = tolerances or Tolerances()
+    return {"ftol_abs": tol.ftol_abs, "xtol_abs": tol.xtol_abs, "maxeval": tol.maxeval}
 
 
 def _theta_names(model: Model) -> tuple[str, ...]:

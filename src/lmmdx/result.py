@@ -17,6 +17,10 @@ from .report.text import fit_summary
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from .inference.anova import AnovaTable
+    from .inference.ddf import CoefTest, ContrastTest
+    from .inference.intervals import Intervals
+    from .invariance import InvarianceCheck
     from .remedy import RemedyReport
 
 __all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "VarComp"]
@@ -216,14 +220,74 @@ class Fit:
             out[modes.group] = frame if modes.group not in out else out[modes.group].join(frame)
         return out
 
-    # -- views ----------------------------------------------------------------------------
-    def summary(self) -> str:
-        """A summary that reads like lme4's."""
-        return fit_summary(self)
+    def check_invariance(self, seed: int = 0) -> InvarianceCheck:
+        """Refit this model written differently (rows permuted, terms reordered, covariates rescaled...).
 
-    def to_dict(self) -> dict[str, Any]:
-        """Exactly what ``lmmdx fit --json`` prints."""
-        return fit_payload(self)
+        Returns an :class:`~lmmdx.invariance.InvarianceCheck`; its ``finding`` is None
+        when the criterion and every estimate mapped back agree to 1e-7 relative.
+        """
+        from .invariance import check_invariance
+
+        return check_invariance(self, seed=seed)
+
+    # -- inference (delegated to lmmdx.inference, imported on use) ------------------------
+    def coef_tests(self, ddf: str = "satterthwaite") -> tuple[CoefTest, ...]:
+        """t tests of the coefficients with ``"satterthwaite"`` (lmerTest) or ``"kenward-roger"`` df."""
+        from .inference.ddf import coefficient_tests
+
+        return coefficient_tests(self, ddf)
+
+    def contrast_test(
+        self, contrast: np.ndarray, rhs: np.ndarray | float = 0.0, ddf: str = "satterthwaite"
+    ) -> ContrastTest:
+        """F test of ``L β = rhs`` for a contrast matrix ``L`` of shape (q, p) (lmerTest's ``contest``)."""
+        from .inference.ddf import contrast_test
+
+        return contrast_test(self, contrast, rhs, ddf)
+
+    def anova(self, type: int = 3, ddf: str = "satterthwaite") -> AnovaTable:
+        """Type III (default) or type I ANOVA table of the fixed-effect terms (lmerTest's ``anova``)."""
+        from .inference.anova import anova
+
+        return anova(self, type, ddf)
+
+    def confint(self, method: str = "wald", level: float = 0.95, **options: Any) -> Intervals:
+        """Confidence intervals for every parameter: ``"wald"``, ``"profile"`` or ``"bootstrap"``.
+
+        ``options``: ``ddf`` (Wald; None for normal quantiles as lme4), ``nsim``, ``seed``,
+        ``workers``, ``progress`` (bootstrap). See :func:`lmmdx.inference.intervals.confint`.
+        """
+        from .inference.intervals import confint
+
+        return confint(self, method, level, **options)
+
+    def simulate(self, nsim: int = 1, seed: int | np.random.Generator | None = None) -> np.ndarray:
+        """Responses simulated from the fitted model, shape (nsim, n), in the design's row order."""
+        from .simulate import simulate
+
+        return simulate(self, nsim, seed)
+
+    def refit(self, y: np.ndarray) -> Fit:
+        """The same model fitted to another response (in the design's row order), from this θ."""
+        from .simulate import refit
+
+        return refit(self, y)
+
+    # -- views ----------------------------------------------------------------------------
+    def summary(self, ddf: str | None = "satterthwaite") -> str:
+        """A summary that reads like lme4's, with lmerTest's df and p-values for the fixed effects
+        (``ddf``: ``"satterthwaite"``, ``"kenward-roger"``, or None for none)."""
+        from .inference.ddf import Tester
+
+        tester = Tester(self, ddf)
+        return fit_summary(self, tester.coefficients(), tester.check(), tester.method)
+
+    def to_dict(self, ddf: str | None = "satterthwaite", intervals: Intervals | None = None) -> dict[str, Any]:
+        """Exactly what ``lmmdx fit --json`` prints (``intervals`` adds the ``--ci`` list)."""
+        from .inference.ddf import Tester
+
+        tester = Tester(self, ddf)
+        return fit_payload(self, tester.coefficients(), tester.check(), intervals)
 
     def remedies(self, effects: Sequence[str] | None = None, **options: Any) -> RemedyReport:
         """Alternatives to this model, fitted and compared side by side (see :func:`lmmdx.remedy.remedies`).

@@ -1,34 +1,28 @@
-"""The progress bar appears only on a terminal, and only after its delay."""
+"""The rich progress bar: drawn on a terminal's stderr, absent otherwise."""
 
 from __future__ import annotations
 
 import io
-import sys
 
-from lmmdx.cli.progress import DelayedProgress
+import rich.console
 
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
+from lmmdx.cli.progress import progress_bar
 
 
-def test_no_bar_before_the_delay_or_off_a_terminal(monkeypatch):
-    monkeypatch.setattr(sys, "stderr", _Terminal())
-    with DelayedProgress("fitting", delay=60.0) as progress:
-        progress(1, 3, "a")
-    assert progress._bar is None
-    monkeypatch.setattr(sys, "stderr", io.StringIO())
-    with DelayedProgress("fitting", delay=0.0) as progress:
-        progress(1, 3, "a")
-    assert progress._bar is None
+def test_disabled_or_not_a_terminal_yields_none(capsys):
+    with progress_bar(enabled=False) as callback:
+        assert callback is None
+    with progress_bar() as callback:  # pytest's stderr is not a terminal
+        assert callback is None
+    assert capsys.readouterr() == ("", "")
 
 
-def test_bar_on_a_terminal_after_the_delay(monkeypatch):
-    terminal = _Terminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
-    with DelayedProgress("fitting", delay=0.0) as progress:
-        progress(1, 2, "first")
-        progress(2, 2, "second")
-        assert progress._bar is not None
-    assert progress._bar.finished
+def test_draws_on_a_terminal(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
+    monkeypatch.setattr("sys.stderr", stream)
+    with progress_bar(label="fitting") as callback:
+        assert callback is not None
+        callback(0, 10)
+        callback(10, 10)
+    assert "fitting" in stream.getvalue()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import CASES, random_problem
 
-from lmmdx.engine import ProfiledDeviance, TermData, cross_products
+from lmmdx.engine import ProfiledDeviance, cross_products
 from lmmdx.engine import schur as schur_module
 
 
@@ -43,29 +44,6 @@ def brute_force(y, X, terms, theta, reml):
         dof = n - p
         return logdet_v + np.linalg.slogdet(xtvx)[1] + dof * (1 + np.log(2 * np.pi * rss / dof))
     return logdet_v + n * (1 + np.log(2 * np.pi * rss / n))
-
-
-def random_problem(rng, shapes, n=60, p=2):
-    X = np.column_stack([np.ones(n), rng.normal(size=(n, p - 1))])
-    y = rng.normal(size=n)
-    terms = []
-    for nlev, k in shapes:
-        codes = np.concatenate([np.arange(nlev), rng.integers(0, nlev, n - nlev)])
-        rng.shuffle(codes)
-        values = np.column_stack([np.ones(n), rng.normal(size=(n, k - 1))]) if k > 1 else np.ones((n, 1))
-        terms.append(TermData(codes, values, nlev))
-    return y, X, terms
-
-
-CASES = [
-    [(6, 1)],
-    [(6, 2)],
-    [(5, 3)],
-    [(8, 2), (4, 1)],
-    [(8, 1), (5, 1), (3, 1)],
-    [(7, 2), (5, 2)],
-    [(6, 1), (4, 3)],
-]
 
 
 @pytest.mark.parametrize("shapes", CASES, ids=lambda s: "+".join(f"{a}x{b}" for a, b in s))

@@ -1,48 +1,34 @@
-"""A progress bar on stderr that appears only for runs long enough to need one."""
+"""A progress bar on stderr (rich) for long commands; a no-op when disabled."""
 
 from __future__ import annotations
 
-import sys
-import time
-from types import TracebackType
-from typing import Any, Self
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-__all__ = ["SHOW_AFTER_SECONDS", "DelayedProgress"]
-
-#: Runs shorter than this show no progress bar.
-SHOW_AFTER_SECONDS = 1.0
+__all__ = ["progress_bar"]
 
 
-class DelayedProgress:
-    """``progress(done, total, label)`` callback: a rich bar once the run has lasted a while.
+@contextmanager
+def progress_bar(enabled: bool = True, label: str = "fitting") -> Iterator[Callable[[int, int], None] | None]:
+    """Yield a ``callback(done, total)`` that draws a rich progress bar on stderr.
 
-    Shown only when stderr is a terminal; use as a context manager so the bar is closed.
+    Yields None (no bar, nothing printed) when disabled or when stderr is not a terminal.
     """
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    def __init__(self, description: str, delay: float = SHOW_AFTER_SECONDS) -> None:
-        self.description = description
-        self.delay = delay
-        self.start = time.perf_counter()
-        self._bar: Any = None
-        self._task: Any = None
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label, total=None)
 
-    def __call__(self, done: int, total: int, label: str) -> None:
-        if self._bar is None:
-            if time.perf_counter() - self.start < self.delay or not sys.stderr.isatty():
-                return
-            from rich.console import Console
-            from rich.progress import Progress
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
 
-            self._bar = Progress(console=Console(stderr=True), transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task(self.description, total=total)
-        self._bar.update(self._task, completed=done, total=total, description=f"{self.description}: {label}")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+        yield update

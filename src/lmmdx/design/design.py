@@ -11,10 +11,10 @@ from ..errors import DataError, FormulaError
 from ..formula.terms import ModelFormula
 from .fixed import FixedEffects, fixed_effects
 from .grouping import grouping_factor
-from .matrix import model_matrix, required_columns
+from .matrix import check_values, model_matrix, required_columns
 from .random import ReBlock
 
-__all__ = ["Design", "build_design"]
+__all__ = ["Design", "build_design", "check_response", "used_columns"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,14 @@ class Design:
         return int(self.y.shape[0])
 
 
-def _used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
+def used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
+    """The columns of ``frame`` the formula uses: response, fixed part, random terms, grouping.
+
+    Raises
+    ------
+    DataError
+        A column the formula names is not in ``frame``.
+    """
     used: list[str] = []
 
     def add(names: set[str] | tuple[str, ...], where: str) -> None:
@@ -77,26 +84,46 @@ def _used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
 
 
 def _prepare(frame: pd.DataFrame, used: list[str], grouping: set[str]) -> tuple[pd.DataFrame, int]:
-    """Keep the used columns, drop rows with missing values, make booleans categorical."""
-    data = frame.loc[:, used]
-    missing = data.isna().any(axis=1).to_numpy()
+    """Drop rows with a missing value in a used column; make boolean predictors categorical.
+
+    ``grouping`` names the columns whose booleans stay as they are (grouping factors, the response).
+    The frame is not copied when nothing needs to change.
+    """
+    missing = np.zeros(len(frame), dtype=bool)
+    for name in used:
+        missing |= frame[name].isna().to_numpy()
     n_missing = int(missing.sum())
-    if n_missing:
-        data = data.loc[~missing]
+    data = frame.loc[~missing] if n_missing else frame
     if len(data) == 0:
         raise DataError(
             f"no rows left: all {len(frame)} rows have a missing value in {', '.join(map(repr, used))}"
             if len(frame)
             else "the data have no rows"
         )
+    converted = {}
     for name in used:
         column = data[name]
-        if name not in grouping and pd.api.types.is_bool_dtype(column.dtype):
-            data = data.assign(**{name: pd.Categorical(np.where(column, "TRUE", "FALSE"), ["FALSE", "TRUE"])})
-        elif pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-            bad = ~np.isfinite(column.to_numpy(dtype=np.float64))
+        dtype = column.dtype
+        if name not in grouping and (pd.api.types.is_datetime64_any_dtype(dtype)
+                                     or pd.api.types.is_timedelta64_dtype(dtype)):
+            raise DataError(
+                f"column {name!r} holds dates or durations: convert it to a number (e.g. days since the "
+                "first date) or to text for a categorical predictor"
+            )
+        if name not in grouping and pd.api.types.is_bool_dtype(dtype):
+            flags = column.to_numpy(dtype=bool)
+            converted[name] = pd.Categorical(np.where(flags, "TRUE", "FALSE"), ["FALSE", "TRUE"])
+        elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            values = column.to_numpy(dtype=np.float64)
+            bad = ~np.isfinite(values)
             if bad.any():
                 raise DataError(f"column {name!r} has {int(bad.sum())} infinite values")
+            if isinstance(dtype, pd.api.extensions.ExtensionDtype):  # nullable Int64, Float64, arrow numbers
+                converted[name] = values
+        elif pd.api.types.is_string_dtype(dtype) and dtype != object:  # pandas and arrow string dtypes
+            converted[name] = column.astype(object)
+    if converted:
+        data = data.loc[:, used].assign(**converted)
     return data, n_missing
 
 
@@ -105,7 +132,9 @@ def _response(formula: ModelFormula, data: pd.DataFrame) -> np.ndarray:
     if name in data.columns:
         column = data[name]
         dtype = column.dtype
-        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        if pd.api.types.is_bool_dtype(dtype):
+            raise DataError(f"the response {name!r} is boolean: a linear mixed model needs a numeric response")
+        if not pd.api.types.is_numeric_dtype(dtype):
             raise DataError(f"the response {name!r} is not numeric (it has type {dtype})")
         return column.to_numpy(dtype=np.float64)
     matrix = model_matrix(f"0 + {formula.response}", data, "response")
@@ -117,14 +146,24 @@ def _response(formula: ModelFormula, data: pd.DataFrame) -> np.ndarray:
     return y
 
 
-def _check_finite(values: np.ndarray, names: tuple[str, ...], where: str) -> None:
-    bad = ~np.isfinite(values)
-    if bad.any():
-        column = names[int(np.nonzero(bad.any(axis=0))[0][0])]
-        raise DataError(f"the {where} column {column!r} has {int(bad.sum())} non-finite values (log of 0?)")
+def check_response(y: np.ndarray, name: str) -> None:
+    """Refuse a response that is non-finite, of extreme magnitude or the same in every row.
+
+    Raises
+    ------
+    DataError
+    """
+    check_values(y[:, None], (name,), "response")
+    if y.size > 1 and np.all(y == y[0]):
+        raise DataError(
+            f"the response {name!r} has the same value ({y[0]:.6g}) in all {y.size} rows used: "
+            "there is no variation to model"
+        )
 
 
-def build_design(formula: ModelFormula, frame: pd.DataFrame, check_identifiable: bool = True) -> Design:
+def build_design(
+    formula: ModelFormula, frame: pd.DataFrame, check_identifiable: bool = True, fixed_only: bool = False
+) -> Design:
     """Turn a parsed formula and a data frame into a :class:`Design`.
 
     Parameters
@@ -135,30 +174,38 @@ def build_design(formula: ModelFormula, frame: pd.DataFrame, check_identifiable:
         Refuse, as lme4 does, grouping factors with one level or with as many levels
         as observations, and more random effects than observations. The diagnosis
         turns this off to explain such models instead.
+    fixed_only : bool
+        Accept a formula without random-effects terms (a design with no blocks), for
+        the ordinary least-squares null models of likelihood-ratio tests.
 
     Raises
     ------
     FormulaError
-        No random-effects term.
+        No random-effects term (unless ``fixed_only``).
     DataError
         Unknown column, non-numeric response, no rows, unidentifiable grouping.
     """
-    if not formula.random:
+    if not formula.random and not fixed_only:
         raise FormulaError(
             f"the formula {formula.text!r} has no random-effects term such as (1 | group); "
             "for a model without random effects use ordinary least squares"
         )
-    used = _used_columns(formula, frame)
+    used = used_columns(formula, frame)
     grouping = {name for term in formula.random for name in term.group}
-    data, n_missing = _prepare(frame, used, grouping)
+    data, n_missing = _prepare(frame, used, grouping | {formula.response.strip("`")})
     y = _response(formula, data)
+    check_response(y, formula.response.strip("`"))
     fixed = fixed_effects(formula.fixed, data)
-    _check_finite(fixed.X, fixed.names, "fixed-effects")
+    if fixed.X.shape[1] >= y.shape[0]:
+        raise DataError(
+            f"the fixed part has {fixed.X.shape[1]} columns (aliased ones dropped) but there are only "
+            f"{y.shape[0]} observations: nothing is left to estimate the variances; simplify the fixed part"
+        )
     blocks = []
     for term in formula.random:
         factor = grouping_factor(data, term.group)
         lhs = model_matrix(term.lhs, data, f"random term {term.text}")
-        _check_finite(lhs.values, lhs.names, f"random term {term.text}")
+        check_values(lhs.values, lhs.names, f"random term {term.text}")
         if lhs.values.shape[1] == 0:
             raise FormulaError(f"the random term {term.text} has no columns")
         blocks.append(ReBlock(term, factor, lhs.names, lhs.values))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
-from .matrix import model_matrix
+from .matrix import check_values, model_matrix
 
 __all__ = ["ALIAS_TOLERANCE", "FixedEffects", "fixed_effects"]
 
@@ -71,6 +71,7 @@ def fixed_effects(rhs: str, data: pd.DataFrame) -> FixedEffects:
     """Materialise the fixed part ``rhs`` on ``data`` and drop aliased columns."""
     matrix = model_matrix(rhs, data, "fixed part")
     X = matrix.values
+    check_values(X, matrix.names, "fixed-effects")
     if X.shape[1] == 0:
         return FixedEffects(X, (), ())
     alias = aliased_columns(X)

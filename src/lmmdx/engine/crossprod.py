@@ -82,6 +82,18 @@ def _z_matrix(term: TermData, n: int) -> sp.csr_array:
     return sp.csr_array((term.values.ravel(), (rows, cols)), shape=(n, term.nlevels * k))
 
 
+def _sum_by_level(codes: np.ndarray, values: np.ndarray, nlevels: int) -> np.ndarray:
+    """Row sums of ``values`` (n, d) within each level: shape (nlevels, d)."""
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=nlevels)
+    if counts.min() > 0:
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        return np.add.reduceat(values[order], starts, axis=0)
+    out = np.zeros((nlevels, values.shape[1]))
+    np.add.at(out, codes, values)
+    return out
+
+
 def cross_products(y: np.ndarray, X: np.ndarray, terms: Sequence[TermData]) -> Blocks:
     """Compute the :class:`Blocks` of a model in one pass over its rows.
 
@@ -94,29 +106,31 @@ def cross_products(y: np.ndarray, X: np.ndarray, terms: Sequence[TermData]) -> B
     """
     n, p = X.shape
     first = terms[0]
-    k1 = first.values.shape[1]
-    a11 = np.zeros((first.nlevels, k1, k1))
-    for a in range(k1):
-        for b in range(a, k1):
-            w = first.values[:, a] * first.values[:, b]
-            a11[:, a, b] = np.bincount(first.codes, weights=w, minlength=first.nlevels)
-            a11[:, b, a] = a11[:, a, b]
-    rest = [_z_matrix(t, n) for t in terms[1:]]
+    k1, l1 = first.values.shape[1], first.nlevels
     dense = np.column_stack([X, y])
+    v1 = first.values
+    # per level: Σ v vᵀ (a11) and Σ [X y]ᵀ v (the dense rows of a21)
+    products = np.concatenate([(v1[:, :, None] * v1[:, None, :]).reshape(n, k1 * k1),
+                               (dense[:, :, None] * v1[:, None, :]).reshape(n, (p + 1) * k1)], axis=1)
+    sums = _sum_by_level(first.codes, products, l1)
+    a11 = sums[:, : k1 * k1].reshape(l1, k1, k1)
+    dense_rows = sums[:, k1 * k1 :].reshape(l1, p + 1, k1).transpose(1, 0, 2).reshape(p + 1, l1 * k1)
+    top = dense.T @ dense
+    if len(terms) == 1:
+        return Blocks(n, p, (l1,), (k1,), a11, sp.csc_array(dense_rows), np.ascontiguousarray(top))
+    z_rest = sp.hstack([_z_matrix(t, n) for t in terms[1:]], format="csr")
     z1 = _z_matrix(first, n)
-    if rest:
-        r = sp.hstack([*rest, sp.csr_array(dense)], format="csr")
-        a22 = np.asarray((r.T @ r).toarray())
-        a21 = sp.csc_array(r.T @ z1)
-    else:
-        a22 = dense.T @ dense
-        a21 = sp.csc_array(z1.T @ dense).T.tocsc()
+    zt = z_rest.T.tocsr()
+    zz = np.asarray((zt @ z_rest).toarray())
+    zd = np.asarray(zt @ dense)
+    a22 = np.block([[zz, zd], [zd.T, top]])
+    a21 = sp.vstack([sp.csr_array(zt @ z1), sp.csr_array(dense_rows)], format="csc")
     return Blocks(
         n=n,
         p=p,
         levels=tuple(t.nlevels for t in terms),
         sizes=tuple(t.values.shape[1] for t in terms),
         a11=a11,
-        a21=sp.csc_array(a21),
+        a21=a21,
         a22=np.ascontiguousarray(a22),
     )

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
@@ -31,6 +30,8 @@ from .theta import ThetaLayout
 __all__ = ["DevianceParts", "ProfiledDeviance", "Solution", "criterion"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
+#: RᵀZ₁ with at most this many entries is kept dense for the solves and the gradient.
+_DENSE_A21_LIMIT = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,9 @@ class Solution:
     @property
     def vcov_beta(self) -> np.ndarray:
         """Covariance matrix of β̂, shape (p, p)."""
-        inv = scipy.linalg.solve_triangular(self.lx, np.eye(self.lx.shape[0]), lower=True)
+        inv, info = lapack.dtrtri(self.lx, lower=1)
+        if info != 0:
+            return np.full_like(self.lx, np.nan)
         return self.sigma**2 * (inv.T @ inv)
 
 
@@ -114,6 +117,7 @@ class ProfiledDeviance:
         self._k1 = k1
         rows, cols = packed_pairs(k1)
         self._a11_packed = np.ascontiguousarray(blocks.a11[:, rows, cols].T)
+        self._eye2 = np.array([[1.0], [0.0], [1.0]])
         self._segments: list[tuple[int, int, int]] = []
         at = 0
         for nlev, k in zip(blocks.levels[1:], blocks.sizes[1:], strict=True):
@@ -127,6 +131,9 @@ class ProfiledDeviance:
                 index[start : start + nlev] = offset
             self._lam_index = index
         self._schur = SchurOperator(blocks.a21, k1, full=not self._scalar_rest)
+        # RᵀZ₁ for the solves: dense when small, row-sliceable CSR otherwise
+        a21 = blocks.a21
+        self.a21 = a21.toarray() if a21.shape[0] * a21.shape[1] <= _DENSE_A21_LIMIT else sp.csr_array(a21)
         self._diag_rest = np.arange(self.q_rest) * (self.m + 1)
 
     @property
@@ -146,16 +153,13 @@ class ProfiledDeviance:
             d = lam2 * a[0] + 1.0
             return float(np.log(d).sum()), lam2 / d
         if self._k1 == 2:
-            t0, t1, t2 = (float(v) for v in theta[:3])
-            tt = np.array([[t0 * t0, 2 * t0 * t1, t1 * t1], [0.0, t0 * t2, t1 * t2], [0.0, 0.0, t2 * t2]])
-            d = tt @ a
-            d[0] += 1.0
-            d[2] += 1.0
+            # packed (00, 10, 11): D = T₁ᵀAT₁ + I and M = T₁D⁻¹T₁ᵀ with D⁻¹ = (d11, −d10, d00)/det
+            t0, t1, t2 = theta[:3].tolist()
+            d = np.array([[t0 * t0, 2 * t0 * t1, t1 * t1], [0.0, t0 * t2, t1 * t2], [0.0, 0.0, t2 * t2]]) @ a
+            d += self._eye2
             det = d[0] * d[2] - d[1] * d[1]
-            inv = d[::-1] / det
-            inv[1] = -inv[1]
-            back = np.array([[t0 * t0, 0.0, 0.0], [t0 * t1, t0 * t2, 0.0], [t1 * t1, 2 * t1 * t2, t2 * t2]])
-            return float(np.log(det).sum()), (back @ inv).ravel()
+            back = np.array([[0.0, 0.0, t0 * t0], [0.0, -t0 * t2, t0 * t1], [t2 * t2, -2 * t1 * t2, t1 * t1]])
+            return float(np.log(det).sum()), ((back @ d) / det).ravel()
         t1 = self.layout.factors(theta)[0]
         dmat = t1.T @ self.blocks.a11 @ t1 + np.eye(self._k1)
         chol = np.linalg.cholesky(dmat)
@@ -165,6 +169,21 @@ class ProfiledDeviance:
         logdet = 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
         return logdet, np.ascontiguousarray(mats[:, rows, cols].T).ravel()
 
+    def first_term_inverse(self, t1: np.ndarray) -> np.ndarray:
+        """``Dⱼ⁻¹ = (T₁ᵀ(Z₁ᵀZ₁)ⱼT₁ + I)⁻¹`` of every level, shape (ℓ₁, k₁, k₁); closed form for k₁ ≤ 2."""
+        dmat = t1.T @ self.blocks.a11 @ t1
+        k = t1.shape[0]
+        if k == 1:
+            return 1.0 / (dmat + 1.0)
+        if k == 2:
+            d00, d01, d11 = dmat[:, 0, 0] + 1.0, dmat[:, 0, 1], dmat[:, 1, 1] + 1.0
+            det = d00 * d11 - d01 * d01
+            inv = np.empty_like(dmat)
+            inv[:, 0, 0], inv[:, 1, 1] = d11 / det, d00 / det
+            inv[:, 0, 1] = inv[:, 1, 0] = -d01 / det
+            return inv
+        return np.linalg.inv(dmat + np.eye(k))
+
     # -- the rest block -------------------------------------------------------------------
     def _rest_block(self, theta: np.ndarray, packed: np.ndarray) -> np.ndarray:
         """``Λ_restᵀ (RᵀR − Σⱼ Vⱼ Mⱼ Vⱼᵀ) Λ_rest + I_q`` as a new C-ordered array.
@@ -172,30 +191,38 @@ class ProfiledDeviance:
         With scalar terms only, Λ_rest is diagonal: the scaling is done first and
         the update only touches the operator's cells.
         """
-        update = self._schur.apply(packed)
         schur = self._schur
-        if self._scalar_rest:
+        update = schur.apply(packed)
+        if schur.every_cell:
+            g = self.blocks.a22 - update.reshape(self.m, self.m)
             if self._segments:
-                lam = np.append(theta, 1.0)[self._lam_index]
-                g = self.blocks.a22 * lam[:, None]
-                g *= lam[None, :]
-                update = update * (lam[schur.cell_rows] * lam[schur.cell_cols])
-            else:
-                g = self.blocks.a22.copy()
-            flat = g.reshape(-1)
-            flat[schur.cells] -= update
+                self._scale(g, theta)
+        elif self._scalar_rest and self._segments:
+            lam = np.append(theta, 1.0)[self._lam_index]
+            g = self.blocks.a22 * lam[:, None]
+            g *= lam[None, :]
+            g.reshape(-1)[schur.cells] -= update * (lam[schur.cell_rows] * lam[schur.cell_cols])
         else:
             g = self.blocks.a22.copy()
-            flat = g.reshape(-1)
-            flat[schur.cells] -= update
-            m = self.m
-            factors = self.layout.factors(theta)
-            for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
-                cols = slice(at, at + nlev * k)
-                g[:, cols] = (g[:, cols].reshape(m, nlev, k) @ t).reshape(m, nlev * k)
-                g[cols, :] = (t.T @ g[cols, :].reshape(nlev, k, m)).reshape(nlev * k, m)
+            g.reshape(-1)[schur.cells] -= update
+            if self._segments:
+                self._scale(g, theta)
         g.reshape(-1)[self._diag_rest] += 1.0
         return g
+
+    def _scale(self, g: np.ndarray, theta: np.ndarray) -> None:
+        """In place: ``G ← Λ_restᵀ G Λ_rest`` (identity on the X and y rows)."""
+        if self._scalar_rest:
+            lam = np.append(theta, 1.0)[self._lam_index]
+            g *= lam[:, None]
+            g *= lam[None, :]
+            return
+        m = self.m
+        factors = self.layout.factors(theta)
+        for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
+            cols = slice(at, at + nlev * k)
+            g[:, cols] = (g[:, cols].reshape(m, nlev, k) @ t).reshape(m, nlev * k)
+            g[cols, :] = (t.T @ g[cols, :].reshape(nlev, k, m)).reshape(nlev * k, m)
 
     def _rest_factor(self, theta: np.ndarray) -> tuple[float, np.ndarray | None]:
         """First-term log-determinant and the lower Cholesky factor of the rest block.
@@ -211,17 +238,19 @@ class ProfiledDeviance:
             return logdet1, None
         return logdet1, chol.T
 
+    def _parts(self, logdet1: float, lr: np.ndarray) -> DevianceParts:
+        diag = np.diagonal(lr)
+        q = self.q_rest
+        logdet_rest = 2.0 * float(np.log(diag[:q]).sum()) if q else 0.0
+        logdet_x = 2.0 * float(np.log(diag[q : q + self.p]).sum()) if self.p else 0.0
+        return DevianceParts(logdet1 + logdet_rest, logdet_x, float(diag[-1]) ** 2)
+
     def parts(self, theta: np.ndarray) -> DevianceParts | None:
         """The :class:`DevianceParts` at θ, or None when the factorisation fails."""
         logdet1, lr = self._rest_factor(theta)
         if lr is None:
             return None
-        diag = np.diagonal(lr)
-        q = self.q_rest
-        with np.errstate(divide="ignore"):
-            logdet_rest = 2.0 * float(np.log(diag[:q]).sum())
-            logdet_x = 2.0 * float(np.log(diag[q : q + self.p]).sum())
-        return DevianceParts(logdet1 + logdet_rest, logdet_x, float(diag[-1]) ** 2)
+        return self._parts(logdet1, lr)
 
     def __call__(self, theta: np.ndarray, reml: bool) -> float:
         """The criterion at θ (``inf`` when the factorisation fails)."""
@@ -231,50 +260,52 @@ class ProfiledDeviance:
         return criterion(parts, self.n, self.p, reml)
 
     # -- the solution at θ ----------------------------------------------------------------
+    def factorize(self, theta: np.ndarray) -> tuple[float, np.ndarray, list[np.ndarray]]:
+        """First-term log-determinant, the rest block's lower factor and the factors T.
+
+        Only the lower triangle of the factor is meaningful (LAPACK leaves the rest).
+
+        Raises
+        ------
+        numpy.linalg.LinAlgError
+            When the penalised cross-product matrix is not numerically positive definite.
+        """
+        theta = np.asarray(theta, dtype=np.float64)
+        logdet1, lr = self._rest_factor(theta)
+        if lr is None:
+            raise np.linalg.LinAlgError("the penalised cross-product matrix is not positive definite")
+        return logdet1, lr, self.layout.factors(theta)
+
+    def conditional_modes(self, lr: np.ndarray, factors: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Spherical random effects u (per term, (ℓᵢ, kᵢ)) and β̂ from the factor of the rest block."""
+        q, p = self.q_rest, self.p
+        if self.m > 1:
+            x_rest, info = lapack.dtrtrs(lr[:-1, :-1], lr[-1, :-1], lower=1, trans=1)
+            if info != 0:
+                raise np.linalg.LinAlgError("singular triangular factor")
+        else:  # no fixed effects and a single term: nothing but y in the rest block
+            x_rest = np.zeros(0)
+        # first term, level by level: Dⱼ u₁ⱼ = −T₁ᵀ (RᵀZ₁)ⱼᵀ Λ_rest [x_rest; −1]
+        t1 = factors[0]
+        k1, l1 = t1.shape[0], self.blocks.levels[0]
+        weighted = np.concatenate([x_rest, [-1.0]])
+        for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
+            weighted[at : at + nlev * k] = (weighted[at : at + nlev * k].reshape(nlev, k) @ t.T).ravel()
+        proj = (self.a21.T @ weighted).reshape(l1, k1) @ t1
+        u = [-(self.first_term_inverse(t1) @ proj[:, :, None])[:, :, 0]]
+        for at, nlev, k in self._segments:
+            u.append(x_rest[at : at + nlev * k].reshape(nlev, k))
+        return u, x_rest[q : q + p]
+
     def solve(self, theta: np.ndarray, reml: bool) -> Solution:
         """β̂, σ̂, the conditional modes and the factor of X's block at θ."""
         theta = np.asarray(theta, dtype=np.float64)
-        logdet1, lr = self._rest_factor(theta)
-        factors = self.layout.factors(theta)
-        if lr is None:
-            raise np.linalg.LinAlgError("the penalised cross-product matrix is not positive definite")
-        lr = np.tril(lr)
-        m, q, p = self.m, self.q_rest, self.p
-        diag = np.diagonal(lr)
-        with np.errstate(divide="ignore"):
-            parts = DevianceParts(
-                logdet1 + 2.0 * float(np.log(diag[:q]).sum()),
-                2.0 * float(np.log(diag[q : q + p]).sum()),
-                float(diag[-1]) ** 2,
-            )
-        x_rest = scipy.linalg.solve_triangular(lr[:-1, :-1], lr[-1, :-1], lower=True, trans="T")
-        # first term: L₁ⱼᵀ u₁ⱼ = c₁ⱼ − Wⱼᵀ x_rest, with W = Λ_restᵀ RᵀZ₁ Λ₁ L₁⁻ᵀ
-        t1 = factors[0]
-        k1, l1 = t1.shape[0], self.blocks.levels[0]
-        chol1 = np.linalg.cholesky(t1.T @ self.blocks.a11 @ t1 + np.eye(k1))
-        lam_rest = _rest_lambda(self._segments, factors[1:], m)
-        weighted = np.concatenate([x_rest, [-1.0]])
-        # (Λ_restᵀ RᵀZ₁ Λ₁)ᵀ [x_rest; -1] per level, then L₁ⱼ⁻¹
-        proj = (self.blocks.a21.T @ (lam_rest @ weighted)).reshape(l1, k1) @ t1
-        v = np.linalg.solve(chol1, -proj[:, :, None])
-        u1 = np.linalg.solve(chol1.transpose(0, 2, 1), v)[:, :, 0]
-        u = [u1]
-        for (at, nlev, k), _ in zip(self._segments, factors[1:], strict=True):
-            u.append(x_rest[at : at + nlev * k].reshape(nlev, k))
+        logdet1, lr, factors = self.factorize(theta)
+        q, p = self.q_rest, self.p
+        parts = self._parts(logdet1, lr)
+        u, beta = self.conditional_modes(lr, factors)
         b = [ui @ t.T for ui, t in zip(u, factors, strict=True)]
-        beta = x_rest[q : q + p]
         dof = self.n - p if reml else self.n
         sigma = float(np.sqrt(parts.pwrss / dof))
         objective = criterion(parts, self.n, p, reml)
-        return Solution(theta, objective, parts, sigma, beta, lr[q : q + p, q : q + p].copy(), u, b)
-
-
-def _rest_lambda(segments: list[tuple[int, int, int]], factors: list[np.ndarray], m: int) -> sp.csr_array:
-    """Λ_rest as a sparse block-diagonal matrix (identity on the X and y rows)."""
-    parts: list[sp.sparray] = []
-    at = 0
-    for (start, nlev, _), t in zip(segments, factors, strict=True):
-        parts.append(sp.kron(sp.eye_array(nlev), sp.csr_array(t)))
-        at = start + nlev * t.shape[0]
-    parts.append(sp.eye_array(m - at))
-    return sp.csr_array(sp.block_diag(parts))
+        return Solution(theta, objective, parts, sigma, beta, np.tril(lr[q : q + p, q : q + p]), u, b)

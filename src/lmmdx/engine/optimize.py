@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import nlopt
 import numpy as np
 
-__all__ = ["OPTIMIZERS", "OptTrace", "Tolerances", "minimize"]
+__all__ = ["OPTIMIZERS", "OptTrace", "Tolerances", "chain", "minimize", "minimize_with_gradient"]
 
 Objective = Callable[[np.ndarray], float]
+ObjectiveWithGradient = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 #: Stand-in for a criterion that cannot be evaluated (optimisers dislike inf and nan).
 _BAD_VALUE = 1e300
@@ -38,7 +39,7 @@ class OptTrace:
     Attributes
     ----------
     optimizer : str
-        Backend name.
+        The optimiser asked for (a name in :data:`OPTIMIZERS`; refits use it).
     x0, x : ndarray
         Start and end points.
     fmin : float
@@ -50,6 +51,8 @@ class OptTrace:
         The backend stopped on a tolerance, not on an error or the evaluation limit.
     evaluations : ndarray, shape (nevals, len(x) + 1)
         Every point evaluated and its value (last column).
+    method : str or None
+        What actually ran when it differs from ``optimizer`` (e.g. ``"lbfgsb+bobyqa"``).
     """
 
     optimizer: str
@@ -60,6 +63,12 @@ class OptTrace:
     status: str
     converged: bool
     evaluations: np.ndarray
+    method: str | None = None
+
+    @property
+    def algorithm(self) -> str:
+        """What ran: :attr:`method`, or :attr:`optimizer` when they are the same."""
+        return self.method or self.optimizer
 
 
 class _Recorder:
@@ -141,3 +150,55 @@ def minimize(
 ) -> OptTrace:
     """Minimise ``fun`` from ``x0`` subject to ``x >= lower`` with a registered backend."""
     return OPTIMIZERS[optimizer](fun, x0, lower, tolerances or Tolerances())
+
+
+def minimize_with_gradient(
+    fun: ObjectiveWithGradient, x0: np.ndarray, lower: np.ndarray, tolerances: Tolerances | None = None
+) -> OptTrace:
+    """Minimise with L-BFGS-B (scipy) from the value and gradient, subject to ``x >= lower``.
+
+    Each evaluation of value and gradient is recorded as one evaluation.
+    """
+    from scipy.optimize import minimize as scipy_minimize
+
+    tol = tolerances or Tolerances()
+    points: list[np.ndarray] = []
+    values: list[float] = []
+
+    def wrapped(x: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = fun(x)
+        if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+            value, grad = _BAD_VALUE, np.zeros_like(x)
+        points.append(np.array(x, dtype=np.float64))
+        values.append(float(value))
+        return float(value), grad
+
+    x0 = np.maximum(np.asarray(x0, dtype=np.float64), lower)
+    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+    result = scipy_minimize(wrapped, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                            options={"ftol": _LBFGSB_FTOL, "gtol": 1e-8, "maxiter": min(tol.maxeval, 1000)})
+    recorder = _Recorder(lambda x: 0.0)
+    recorder.points, recorder.values = points, values
+    status = str(result.message)
+    return recorder.trace("lbfgsb", x0, status, bool(result.success))
+
+
+#: L-BFGS-B's relative reduction tolerance (its ``factr · eps``).
+_LBFGSB_FTOL = 1e-12
+
+
+def chain(first: OptTrace, second: OptTrace) -> OptTrace:
+    """One record for a minimisation continued (or restarted) by a second run; the lower optimum wins."""
+    better = second if second.fmin <= first.fmin else first
+    ran = first.algorithm if first.algorithm == second.algorithm else f"{first.algorithm}+{second.algorithm}"
+    return OptTrace(
+        optimizer=first.optimizer,
+        x0=first.x0,
+        x=better.x,
+        fmin=better.fmin,
+        nevals=first.nevals + second.nevals,
+        status=better.status,
+        converged=better.converged,
+        evaluations=np.vstack([first.evaluations, second.evaluations]),
+        method=None if ran == first.optimizer else ran,
+    )

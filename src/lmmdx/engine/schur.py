@@ -13,20 +13,25 @@ Packed layout: the lower triangle of the symmetric ``Mⱼ`` in the order of
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["DENSE_OPERATOR_LIMIT", "SchurOperator", "packed_pairs"]
 
-#: Operators with at most this many entries (cells · ℓ₁ · k₁(k₁+1)/2) are stored dense.
+#: Operators with at most this many entries (m² · ℓ₁ · k₁(k₁+1)/2) are stored dense, every cell filled.
 DENSE_OPERATOR_LIMIT = 200_000
 #: Pairs generated at once while building the operator (bounds memory).
 _PAIR_CHUNK = 2_000_000
 
 
+@lru_cache(maxsize=32)
 def packed_pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``a`` and columns ``b`` (a ≥ b) of the packed lower triangle of a k × k matrix."""
     rows, cols = np.tril_indices(k)
+    rows.setflags(write=False)
+    cols.setflags(write=False)
     return rows, cols
 
 
@@ -54,26 +59,50 @@ class SchurOperator:
     ----------
     cells : ndarray of int64
         Flat (C-order) indices into the m × m matrix of the cells the operator fills.
+    every_cell : bool
+        The operator fills every cell, in order (small problems).
+    both_triangles : bool
+        Cells of both triangles are filled (otherwise only the lower triangle).
     cell_rows, cell_cols : ndarray of int64
         Row and column of each cell.
     """
 
     def __init__(self, a21: sp.csc_array, k1: int, full: bool) -> None:
-        m = a21.shape[0]
+        m, q1 = a21.shape
         self.m = m
-        op = _pair_operator(a21, k1, full)
-        cells = np.flatnonzero(np.diff(op.indptr))
-        op = op[cells]
-        self.cells = cells
-        self.cell_rows, self.cell_cols = np.divmod(cells, m)
-        if op.shape[0] * op.shape[1] <= DENSE_OPERATOR_LIMIT:
-            self._op: np.ndarray | sp.csr_array = op.toarray()
+        l1 = q1 // k1
+        rows, cols = packed_pairs(k1)
+        if m * m * rows.size * l1 <= DENSE_OPERATOR_LIMIT:
+            # small: every cell, computed directly from the dense a21
+            v = np.asarray(a21.toarray()).reshape(m, l1, k1)
+            outer = np.einsum("rja,sjb->rsabj", v, v)
+            op = outer[:, :, rows, cols, :] + np.where(rows != cols, 1.0, 0.0)[None, None, :, None] * outer[
+                :, :, cols, rows, :
+            ]
+            self._op: np.ndarray | sp.sparray = op.reshape(m * m, rows.size * l1)
+            self.cells = np.arange(m * m)
+            self.every_cell = True
+            self.both_triangles = True
         else:
-            self._op = sp.csr_array(op)
+            self.cells, self._op = _pair_operator(a21, k1, full)
+            self.every_cell = False
+            self.both_triangles = full
+        self.cell_rows, self.cell_cols = np.divmod(self.cells, m)
 
     def apply(self, packed: np.ndarray) -> np.ndarray:
         """Values at :attr:`cells` for the packed per-level matrices."""
         return self._op @ packed
+
+    def adjoint(self, values: np.ndarray) -> np.ndarray:
+        """Packed ``Vⱼᵀ Q Vⱼ`` of every level, scaled by 2 off the diagonal, for a symmetric ``Q``.
+
+        ``values`` holds ``Q`` at :attr:`cells`. This is the transpose of :meth:`apply`:
+        entry (e = (a, b), j) of the result is ``tr(Q Vⱼ Eₑ Vⱼᵀ)`` with ``Eₑ = E_ab + E_ba``
+        (``E_aa`` on the diagonal).
+        """
+        if not self.both_triangles:
+            values = values * np.where(self.cell_rows == self.cell_cols, 1.0, 2.0)
+        return self._op.T @ values
 
     def dense(self, packed: np.ndarray) -> np.ndarray:
         """The whole (m, m) matrix (zeros outside :attr:`cells`)."""
@@ -82,8 +111,8 @@ class SchurOperator:
         return out.reshape(self.m, self.m)
 
 
-def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> sp.csr_array:
-    """Sparse (m², ℓ₁k₁(k₁+1)/2) operator of :class:`SchurOperator`."""
+def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> tuple[np.ndarray, sp.csr_array]:
+    """The cells filled and the sparse (cells, ℓ₁k₁(k₁+1)/2) operator of :class:`SchurOperator`."""
     m, q1 = a21.shape
     l1 = q1 // k1
     coo = a21.tocoo()
@@ -95,7 +124,14 @@ def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> sp.csr_array:
     vals = coo.data[order]
     counts = np.bincount(level, minlength=l1)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    per_entry = counts[level]
+    # entries are sorted by (level, row): the partners of an entry with rows not above its
+    # own (lower triangle) run from its level's start to the last entry of its row, or all
+    # entries of its level (full)
+    if full:
+        per_entry = counts[level]
+    else:
+        key = level * m + rows
+        per_entry = np.searchsorted(key, key, side="right") - starts[level]
     packed = _packed_index(k1)
     bounds = np.concatenate([[0], np.cumsum(per_entry)])
     cells, cols, values = [], [], []
@@ -106,17 +142,24 @@ def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> sp.csr_array:
         e1 = np.repeat(np.arange(first, last), per_entry[first:last])
         offset = np.arange(e1.size) + bounds[first] - bounds[e1]
         e2 = starts[level[e1]] + offset
-        r1, r2 = rows[e1], rows[e2]
-        if not full:
-            keep = r1 >= r2
-            e1, e2, r1, r2 = e1[keep], e2[keep], r1[keep], r2[keep]
-        cells.append(r1 * m + r2)
+        cells.append(rows[e1] * m + rows[e2])
         cols.append(packed[within[e1], within[e2]] * l1 + level[e1])
         values.append(vals[e1] * vals[e2])
         first = last
     npk = k1 * (k1 + 1) // 2
-    if not cells:
-        return sp.csr_array((m * m, npk * l1))
-    return sp.csr_array(
-        (np.concatenate(values), (np.concatenate(cells), np.concatenate(cols))), shape=(m * m, npk * l1)
+    cell = np.concatenate(cells) if cells else np.zeros(0, dtype=np.int64)
+    # number the filled cells compactly (a mark array over m² avoids sorting the pairs)
+    mark = np.zeros(m * m, dtype=bool)
+    mark[cell] = True
+    filled = np.flatnonzero(mark)
+    number = np.cumsum(mark) - 1
+    if k1 == 1:
+        # pairs were generated level by level with increasing cells: already the CSC layout
+        column = np.concatenate(cols)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(column, minlength=l1))])
+        return filled, sp.csc_array((np.concatenate(values), number[cell], indptr), shape=(filled.size, l1))
+    op = sp.csr_array(
+        (np.concatenate(values) if values else np.zeros(0), (number[cell], np.concatenate(cols) if cols else cell)),
+        shape=(filled.size, npk * l1),
     )
+    return filled, op

@@ -42,7 +42,7 @@ PARALLEL_MIN_SECONDS = 0.25
 #: unpenalised optimum (lifted off the boundary) confirm each other.
 THOROUGH_MAX_SECONDS = 2.0
 
-Progress = Callable[[int, int, str], None]
+Progress = Callable[[int, int], None]
 
 
 def _effects_of_interest(fit: Fit, effects: Sequence[str] | None) -> tuple[str, ...]:
@@ -439,7 +439,7 @@ def remedies(
     workers : int, optional
         Threads (default: as many as CPUs, up to 4, when the fits are slow enough to gain; 1 = sequential).
     progress : callable, optional
-        Called as ``progress(done, total, label)`` after each strategy.
+        Called as ``progress(done, total)`` after each strategy.
     thorough : bool, optional
         True runs the penalised fit with every optimiser from every start; False from one
         start with one optimiser (simulations); None (default) is True for models that fit
@@ -457,13 +457,8 @@ def remedies(
         thorough = True
     run = _Run(fit, terms, select, alpha, thorough)
     maximal = run.mixed("maximal", Refit(run.full, fit), "the model as specified")
-    tasks: list[tuple[str, Callable[[], list[Candidate]]]] = [
-        ("simplification", run.stepwise),
-        ("penalised fit", run.penalized),
-        ("zero-correlation model", run.zero_correlation),
-        ("principal components", run.pca),
-        ("intercept-only model", run.intercept_only),
-        ("fixed-effects alternatives", run.fixed),
+    tasks: list[Callable[[], list[Candidate]]] = [
+        run.stepwise, run.penalized, run.zero_correlation, run.pca, run.intercept_only, run.fixed,
     ]
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if seconds >= PARALLEL_MIN_SECONDS else 1
@@ -474,16 +469,16 @@ def remedies(
             ThreadPoolExecutor(max_workers=workers) as inner,
         ):
             run.mapper = inner.map
-            futures = [(label, pool.submit(task)) for label, task in tasks]
-            for done, (label, future) in enumerate(futures, start=1):
+            futures = [pool.submit(task) for task in tasks]
+            for done, future in enumerate(futures, start=1):
                 results.extend(future.result())
                 if progress is not None:
-                    progress(done, len(tasks), label)
+                    progress(done, len(tasks))
     else:
-        for done, (label, task) in enumerate(tasks, start=1):
+        for done, task in enumerate(tasks, start=1):
             results.extend(task())
             if progress is not None:
-                progress(done, len(tasks), label)
+                progress(done, len(tasks))
     results.sort(key=lambda c: _ORDER.index(c.name))
     candidates = _mark_duplicates(results)
     verdict_ = sensitivity(candidates, terms)

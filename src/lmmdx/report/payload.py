@@ -6,9 +6,16 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..inference.anova import AnovaTable
+    from ..inference.ddf import CoefTest
+    from ..inference.honesty import WaldCheck
+    from ..inference.intervals import Intervals
+    from ..inference.lrt import Comparison
     from ..result import Fit
 
-__all__ = ["clean", "fit_payload"]
+__all__ = ["anova_payload", "clean", "comparison_payload", "fit_payload", "intervals_payload"]
 
 
 def clean(value: Any) -> Any:
@@ -24,8 +31,81 @@ def clean(value: Any) -> Any:
     return value
 
 
-def fit_payload(fit: Fit) -> dict[str, Any]:
-    """The fit as the ``lmmdx fit --json`` object."""
+def _fixed_effects(fit: Fit, tests: Sequence[CoefTest] | None, check: WaldCheck | None) -> list[dict[str, Any]]:
+    out = [
+        {"term": fe.term, "estimate": fe.estimate, "std_error": fe.std_error, "t_value": fe.t_value}
+        for fe in fit.fixed_effects
+    ]
+    for row, test in zip(out, tests or (), strict=False):
+        row.update(std_error=test.std_error, t_value=test.t_value, df=test.df, p_value=test.p_value,
+                   wald_reliable=not (check is not None and check.broken))
+    return out
+
+
+def intervals_payload(intervals: Intervals) -> list[dict[str, Any]]:
+    """The ``intervals`` list of ``lmmdx fit --ci ... --json``."""
+    return clean([
+        {"parameter": i.parameter, "estimate": i.estimate, "lower": i.lower, "upper": i.upper, "method": i.method,
+         "level": intervals.level, "reliable": i.reliable, "note": i.note}
+        for i in intervals.intervals
+    ])
+
+
+def anova_payload(table: AnovaTable) -> dict[str, Any]:
+    """An ANOVA table as JSON."""
+    return clean({
+        "type": table.type,
+        "ddf": table.ddf,
+        "terms": [
+            {"term": r.term, "sum_sq": r.sum_sq, "mean_sq": r.mean_sq, "num_df": r.num_df, "den_df": r.den_df,
+             "f_value": r.f_value, "p_value": r.p_value}
+            for r in table.rows
+        ],
+    })
+
+
+def comparison_payload(result: Comparison) -> dict[str, Any]:
+    """The ``lmmdx compare --json`` object."""
+    def model(row: Any) -> dict[str, Any]:
+        return {"formula": row.formula, "npar": row.npar, "aic": row.aic, "bic": row.bic, "loglik": row.loglik,
+                "objective": row.objective}
+
+    return clean({
+        "small": model(result.small),
+        "large": model(result.large),
+        "criterion": result.criterion,
+        "refitted_ml": result.refitted,
+        "statistic": result.statistic,
+        "df": result.df,
+        "p_value": result.p_value,
+        "p_value_boundary": result.p_value_boundary,
+        "mixture": [{"weight": w, "df": d} for w, d in result.mixture],
+        "boundary": list(result.boundary),
+        "p_value_bootstrap": result.p_value_bootstrap,
+        "bootstrap_samples": result.nsim,
+        "notes": list(result.notes),
+    })
+
+
+def fit_payload(
+    fit: Fit,
+    tests: Sequence[CoefTest] | None = None,
+    check: WaldCheck | None = None,
+    intervals: Intervals | None = None,
+) -> dict[str, Any]:
+    """The fit as the ``lmmdx fit --json`` object (with df and p-values when ``tests`` are given,
+    the Wald check, and the ``--ci`` intervals)."""
+    payload = _base(fit, tests, check)
+    if check is not None:
+        payload["inference"] = clean({"wald_reliable": not check.broken, "boundary": list(check.boundary),
+                                      "near_singular_information": check.near_singular, "message": check.message})
+    if intervals is not None:
+        payload["intervals"] = intervals_payload(intervals)
+        payload["interval_notes"] = list(intervals.notes)
+    return payload
+
+
+def _base(fit: Fit, tests: Sequence[CoefTest] | None, check: WaldCheck | None) -> dict[str, Any]:
     return clean(
         {
             "formula": fit.formula,
@@ -40,10 +120,7 @@ def fit_payload(fit: Fit) -> dict[str, Any]:
             "sigma": fit.sigma,
             "theta": fit.theta,
             "theta_names": list(fit.theta_names),
-            "fixed_effects": [
-                {"term": fe.term, "estimate": fe.estimate, "std_error": fe.std_error, "t_value": fe.t_value}
-                for fe in fit.fixed_effects
-            ],
+            "fixed_effects": _fixed_effects(fit, tests, check),
             "random_effects": [
                 {"group": c.group, "term": c.term, "variance": c.variance, "sd": c.sd} for c in fit.random_effects
             ],
@@ -57,6 +134,7 @@ def fit_payload(fit: Fit) -> dict[str, Any]:
             "n_missing": fit.n_missing,
             "optimizer": {
                 "name": fit.optimizer.optimizer,
+                "method": fit.optimizer.algorithm,
                 "status": fit.optimizer.status,
                 "evaluations": fit.optimizer.nevals,
             },

@@ -7,9 +7,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..inference.ddf import CoefTest
+    from ..inference.honesty import WaldCheck
     from ..result import Fit
 
-__all__ = ["fit_summary", "table"]
+__all__ = ["fit_summary", "p_text", "table"]
 
 
 def table(header: list[str], rows: list[list[str]], align: str | None = None) -> list[str]:
@@ -51,9 +55,33 @@ def _random_effects(fit: Fit) -> list[str]:
     return table(header, rows, "llrrl" if has_corr else "llrr")
 
 
-def _fixed_effects(fit: Fit) -> list[str]:
-    rows = [[fe.term, _num(fe.estimate), _num(fe.std_error), f"{fe.t_value:.3f}"] for fe in fit.fixed_effects]
-    return table(["", "Estimate", "Std. Error", "t value"], rows)
+def p_text(p: float | None) -> str:
+    """A p-value as R prints it: ``< 2.2e-16`` below machine precision, else 3 significant digits."""
+    if p is None or not np.isfinite(p):
+        return "NA"
+    if p < 2.2e-16:
+        return "< 2.2e-16"
+    return f"{p:.3g}" if p >= 1e-4 else f"{p:.2e}"
+
+
+def _fixed_effects(fit: Fit, tests: Sequence[CoefTest] | None, check: WaldCheck | None) -> list[str]:
+    if not tests:
+        rows = [[fe.term, _num(fe.estimate), _num(fe.std_error), f"{fe.t_value:.3f}"] for fe in fit.fixed_effects]
+        return table(["", "Estimate", "Std. Error", "t value"], rows)
+    mark = " !" if check is not None and check.broken else ""
+    rows = [[t.term, _num(t.estimate), _num(t.std_error), _num(t.df, 3), f"{t.t_value:.3f}", p_text(t.p_value) + mark]
+            for t in tests]
+    return table(["", "Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"], rows)
+
+
+def _inference_notes(tests: Sequence[CoefTest] | None, check: WaldCheck | None, ddf: str) -> list[str]:
+    lines = []
+    if tests:
+        label = {"satterthwaite": "Satterthwaite's", "kenward-roger": "Kenward-Roger's"}.get(ddf, ddf)
+        lines.append(f"(t tests use {label} degrees of freedom)")
+    if check is not None and check.broken:
+        lines.append(f"! {check.message}")
+    return lines
 
 
 def _fixed_correlation(fit: Fit) -> list[str]:
@@ -68,8 +96,10 @@ def _fixed_correlation(fit: Fit) -> list[str]:
     return ["", "Correlation of Fixed Effects:", *table([""] + short[: p - 1], [r + [""] * (p - len(r)) for r in rows])]
 
 
-def fit_summary(fit: Fit) -> str:
-    """The fit as lme4's ``summary()`` prints it, plus lmmdx's warnings."""
+def fit_summary(fit: Fit, tests: Sequence[CoefTest] | None = None, check: WaldCheck | None = None,
+                ddf: str = "satterthwaite") -> str:
+    """The fit as lme4's ``summary()`` prints it (with lmerTest's df and p-values when ``tests``
+    are given, and the Wald check's warning), plus lmmdx's warnings."""
     method = "REML" if fit.reml else "maximum likelihood"
     lines = [f"Linear mixed model fit by {method}", f"Formula: {fit.formula}", ""]
     if fit.reml:
@@ -85,11 +115,12 @@ def fit_summary(fit: Fit) -> str:
     lines += ["", "Random effects:", *_random_effects(fit)]
     groups = ", ".join(f"{g}, {n}" for g, n in fit.ngroups.items())
     lines.append(f"Number of obs: {fit.nobs}, groups:  {groups}")
-    lines += ["", "Fixed effects:", *_fixed_effects(fit), *_fixed_correlation(fit)]
+    lines += ["", "Fixed effects:", *_fixed_effects(fit, tests, check), *_inference_notes(tests, check, ddf),
+              *_fixed_correlation(fit)]
     if fit.dropped_fixed:
         lines += ["", "Dropped (aliased) fixed-effect columns: " + ", ".join(fit.dropped_fixed)]
     lines.append("")
-    lines.append(f"Optimizer: {fit.optimizer.optimizer}, {fit.optimizer.nevals} evaluations, "
+    lines.append(f"Optimizer: {fit.optimizer.algorithm}, {fit.optimizer.nevals} evaluations, "
                  f"{'converged' if fit.converged else 'NOT converged'} ({fit.optimizer.status})")
     lines.append(f"Singular fit: {'yes' if fit.singular else 'no'}")
     for message in fit.warnings:

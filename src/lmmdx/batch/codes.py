@@ -1,0 +1,85 @@
+"""The findings recorded for every fit of a batch: boundary, non-convergence, rank deficiency.
+
+These are the checks a batch needs to aggregate reasons; the diagnosis module
+explains a single fit in depth. Each finding names its parameters in words
+(``"slope SD of x by g"``), so that counts over thousands of fits read as
+sentences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..finding import Finding, coefficient_name, correlation_name, sd_name
+from ..fitting import SINGULAR_TOLERANCE
+from ..result import Fit
+
+__all__ = ["BOUNDARY", "NONCONVERGENCE", "RANK_DEFICIENT", "basic_findings", "boundary_parameters"]
+
+BOUNDARY = "boundary"
+NONCONVERGENCE = "nonconvergence"
+RANK_DEFICIENT = "rank_deficient"
+
+
+def boundary_parameters(fit: Fit) -> tuple[str, ...]:
+    """The variance-covariance parameters at the boundary, in words.
+
+    A term is at the boundary when a diagonal element of its relative factor
+    (internal scale) is below lme4's singularity tolerance, as for
+    :attr:`Fit.singular`. Its covariance is then judged on the user's scale,
+    standardised by the root mean square of each column of Z (so units do not
+    matter): an effect whose standardised SD is below the tolerance is named as
+    a zero SD; otherwise the covariance is rank deficient without a zero SD, and
+    the most correlated pair is named (correlation ±1).
+    """
+    layout = fit.model.deviance.layout
+    user = fit.model.factors_to_user(fit.theta_internal)
+    out: list[str] = []
+    for block, t_int, t_user in zip(fit.model.design.blocks, layout.factors(fit.theta_internal), user,
+                                    strict=True):
+        if np.min(np.diag(t_int)) >= SINGULAR_TOLERANCE:
+            continue
+        spread = np.sqrt(np.mean(block.values**2, axis=0))
+        factor = t_user * spread[:, None]
+        cov = factor @ factor.T
+        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        zero = [j for j in range(block.k) if sd[j] < SINGULAR_TOLERANCE]
+        out.extend(sd_name(block.group, block.columns[j]) for j in zero)
+        if zero or block.k < 2:
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.abs(cov / np.outer(sd, sd))
+        np.fill_diagonal(corr, -1.0)
+        i, j = np.unravel_index(int(np.nanargmax(corr)), corr.shape)
+        first, second = sorted((int(i), int(j)))
+        out.append(correlation_name(block.group, block.columns[first], block.columns[second]))
+    return tuple(out)
+
+
+def basic_findings(fit: Fit) -> tuple[Finding, ...]:
+    """Boundary, non-convergence and rank-deficiency findings of one fit (possibly none)."""
+    findings: list[Finding] = []
+    if fit.singular:
+        params = boundary_parameters(fit)
+        findings.append(Finding(
+            BOUNDARY, "warning", params,
+            {"theta": [float(v) for v in fit.theta_internal], "tolerance": SINGULAR_TOLERANCE},
+            f"Boundary (singular) fit: the data do not support {', '.join(params) or 'every variance component'}.",
+            ("drop the random-effects terms named here, or their correlation",),
+        ))
+    if not fit.converged:
+        trace = fit.optimizer
+        findings.append(Finding(
+            NONCONVERGENCE, "warning", (),
+            {"optimizer": trace.optimizer, "status": trace.status, "evaluations": trace.nevals},
+            f"The optimizer {trace.optimizer} stopped without converging ({trace.status}).",
+            ("refit with another optimizer",),
+        ))
+    if fit.dropped_fixed:
+        findings.append(Finding(
+            RANK_DEFICIENT, "info", tuple(coefficient_name(n) for n in fit.dropped_fixed),
+            {"dropped": list(fit.dropped_fixed)},
+            "The fixed-effects matrix is rank deficient: aliased columns were dropped.",
+            ("remove the aliased terms from the formula",),
+        ))
+    return tuple(findings)

@@ -1,0 +1,286 @@
+"""Fit one formula to many responses, or once per level of a column, in parallel.
+
+With ``responses=[...]`` the formula's response is replaced by each column in
+turn. The design (X, Z and the cross-products that do not involve y) is built
+once from the covariates and shared (:class:`~lmmdx.batch.shared.SharedDesign`);
+a response with missing values among the design's rows is fitted on its own
+complete rows instead (dropped rows are counted). With ``by="col"`` the data are
+split by the levels of ``col`` and each part is fitted on its own.
+
+One bad fit never stops the batch: its row holds its one-line error. Workers are
+processes (each with one BLAS thread); a callback reports progress.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from ..design import build_design, check_response, used_columns
+from ..design.frame import as_pandas
+from ..errors import DataError, LmmdxError
+from ..finding import Finding
+from ..fitting import fit_design, fit_model
+from ..formula import parse_formula
+from ..formula.lexer import quote_name
+from ..formula.terms import ModelFormula
+from ..model import Model
+from .record import STATUS_COLUMNS, error_row, fit_row
+from .shared import SharedDesign
+from .summary import BatchSummary, Outcome, summarise
+
+__all__ = ["BatchResult", "fit_many"]
+
+#: Name of the placeholder response of the shared design (never shown).
+_TEMPLATE = "__lmmdx_template_response__"
+#: Fits per task sent to a worker, at most (smaller batches are split evenly).
+_MAX_CHUNK = 200
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """The fits of a batch.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per response (column ``response``) or per level (column named after
+        ``by``), in input order: status, estimates, SEs, variance components,
+        finding codes, or the one-line error (see :mod:`lmmdx.batch.record`).
+    summary : BatchSummary
+        Counts per finding code and parameter, errors, share of clean fits.
+    findings : tuple of tuple of Finding
+        The findings of each row.
+    seconds : float
+        Wall-clock time of the batch.
+    """
+
+    table: pd.DataFrame
+    summary: BatchSummary
+    findings: tuple[tuple[Finding, ...], ...]
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """Everything a worker needs (inherited by forked workers, pickled otherwise)."""
+
+    formula: ModelFormula
+    frame: pd.DataFrame
+    keys: tuple[str, ...]
+    by: str | None
+    reml: bool
+    optimizer: str
+    shared: SharedDesign | None
+    rows: np.ndarray | None
+    levels: tuple[np.ndarray, ...] | None
+
+
+_Result = tuple[int, dict[str, Any], tuple[Finding, ...], Outcome]
+_JOB: _Job | None = None
+_LIMITS: Any = None
+
+
+def _with_response(formula: ModelFormula, name: str) -> ModelFormula:
+    response = quote_name(name)
+    rhs = formula.text.split("~", 1)[1].strip()
+    return replace(formula, response=response, text=f"{response} ~ {rhs}")
+
+
+def _plain_numeric(column: pd.Series) -> bool:
+    dtype = column.dtype
+    return isinstance(dtype, np.dtype) and dtype.kind in "fiu"
+
+
+def _fit_response(job: _Job, name: str) -> tuple[dict[str, Any], tuple[Finding, ...], int]:
+    formula = _with_response(job.formula, name)
+    column = job.frame[name]
+    if job.shared is not None and job.rows is not None and _plain_numeric(column):
+        y = column.to_numpy(dtype=np.float64)[job.rows]
+        if not np.isnan(y).any():
+            check_response(y, name)
+            model = job.shared.model_for(y)
+            model = replace(model, design=replace(model.design, formula=formula))
+            fit = fit_model(model, reml=job.reml, optimizer=job.optimizer)
+            row, findings = fit_row(fit, fit.n_missing)
+            return row, findings, fit.n_missing
+    design = build_design(formula, job.frame)
+    fit = fit_design(design, reml=job.reml, optimizer=job.optimizer)
+    row, findings = fit_row(fit, design.n_missing)
+    return row, findings, design.n_missing
+
+
+def _fit_level(job: _Job, index: int) -> tuple[dict[str, Any], tuple[Finding, ...], int]:
+    assert job.levels is not None
+    design = build_design(job.formula, job.frame.iloc[job.levels[index]])
+    fit = fit_design(design, reml=job.reml, optimizer=job.optimizer)
+    row, findings = fit_row(fit, design.n_missing)
+    return row, findings, design.n_missing
+
+
+def _run_one(job: _Job, index: int) -> _Result:
+    key = job.keys[index]
+    try:
+        if job.by is None:
+            row, findings, dropped = _fit_response(job, key)
+        else:
+            row, findings, dropped = _fit_level(job, index)
+    except LmmdxError as exc:
+        message = str(exc)
+        generic = message.replace(repr(key), "'<response>'") if job.by is None else message
+        return index, error_row(message), (), Outcome((), generic, 0)
+    except Exception as exc:  # noqa: BLE001 - one bad fit must not stop a batch of thousands
+        text = str(exc).strip().splitlines()
+        message = f"internal error: {type(exc).__name__}: {text[0] if text else ''}"
+        return index, error_row(message), (), Outcome((), message, 0)
+    pairs = tuple((f.code, p) for f in findings for p in (f.parameters or ("",)))
+    return index, row, findings, Outcome(pairs, None, dropped)
+
+
+def _run_chunk(indices: list[int]) -> list[_Result]:
+    assert _JOB is not None
+    return [_run_one(_JOB, index) for index in indices]
+
+
+def _start_worker(job: _Job) -> None:
+    global _JOB, _LIMITS
+    _JOB = job
+    _LIMITS = threadpool_limits(1)  # one BLAS thread per process: the matrices are small
+
+
+def _chunks(total: int, workers: int) -> list[list[int]]:
+    size = max(1, min(_MAX_CHUNK, total // max(1, workers * 8)))
+    return [list(range(start, min(start + size, total))) for start in range(0, total, size)]
+
+
+def _execute(job: _Job, workers: int, progress: Progress | None) -> list[_Result]:
+    total = len(job.keys)
+    chunks = _chunks(total, workers)
+    results: list[_Result] = []
+    if progress is not None:
+        progress(0, total)
+    if workers <= 1 or len(chunks) == 1:
+        global _JOB
+        previous, _JOB = _JOB, job
+        try:
+            with threadpool_limits(1):
+                for chunk in chunks:
+                    results.extend(_run_chunk(chunk))
+                    if progress is not None:
+                        progress(len(results), total)
+        finally:
+            _JOB = previous
+        return results
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                             initargs=(job,)) as pool:
+        for part in pool.map(_run_chunk, chunks):
+            results.extend(part)
+            if progress is not None:
+                progress(len(results), total)
+    return results
+
+
+def _shared_design(formula: ModelFormula, frame: pd.DataFrame, first: str) -> tuple[SharedDesign, np.ndarray]:
+    """The design of the covariates with a placeholder response, and its rows' positions in ``frame``."""
+    covariates = [c for c in used_columns(_with_response(formula, first), frame) if c != first]
+    template = frame.loc[:, covariates].assign(**{_TEMPLATE: np.arange(len(frame), dtype=np.float64)})
+    design = build_design(replace(formula, response=_TEMPLATE), template)
+    rows = np.asarray(frame.index.get_indexer(design.row_index), dtype=np.int64)
+    return SharedDesign.from_model(Model.from_design(design)), rows
+
+
+def _validate(frame: pd.DataFrame, responses: Sequence[str] | None, by: str | None) -> tuple[str, ...]:
+    if (responses is None) == (by is None):
+        raise DataError("give either responses=[...] (one fit per response column) or by=COLUMN "
+                        "(one fit per level), not both and not neither")
+    if by is not None:
+        if by not in frame.columns:
+            raise DataError(f"unknown column {by!r} given as by=")
+        return ()
+    assert responses is not None
+    names = tuple(str(r) for r in ([responses] if isinstance(responses, str) else responses))
+    if not names:
+        raise DataError("responses= is empty: name at least one response column")
+    unknown = [r for r in names if r not in frame.columns]
+    if unknown:
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        raise DataError(f"unknown response column(s) {', '.join(map(repr, unknown[:5]))}{more}")
+    return names
+
+
+def fit_many(
+    formula: str,
+    data: Any,
+    responses: Sequence[str] | None = None,
+    by: str | None = None,
+    reml: bool = True,
+    optimizer: str = "bobyqa",
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Fit ``formula`` to many responses, or once per level of a column.
+
+    Parameters
+    ----------
+    formula : str
+        An lme4 formula; with ``responses`` its response is replaced by each column in turn.
+    data : pandas, polars or pyarrow table
+    responses : sequence of str, optional
+        Response columns, one fit each, sharing the design built once.
+    by : str, optional
+        A column: one fit per level (rows with a missing level are left out).
+    reml : bool
+    optimizer : str
+    workers : int
+        Worker processes (1: fit in this process).
+    progress : callable(done, total), optional
+        Called as fits complete.
+
+    Returns
+    -------
+    BatchResult
+        A row per response or level (its estimates or its one-line error) and the
+        aggregated summary.
+
+    Raises
+    ------
+    LmmdxError
+        Only for problems of the whole batch (formula, unknown columns, a design
+        that no response could be fitted with); a single fit's error goes to its row.
+    """
+    start = time.perf_counter()
+    parsed = parse_formula(formula)
+    frame = as_pandas(data)
+    if not frame.index.is_unique:
+        frame = frame.reset_index(drop=True)
+    names = _validate(frame, responses, by)
+    shared, rows, levels = None, None, None
+    if by is None:
+        keys = names
+        shared, rows = _shared_design(parsed, frame, names[0])
+    else:
+        codes, uniques = pd.factorize(frame[by], sort=True)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+        levels = tuple(order[bounds[i]:bounds[i + 1]] for i in range(len(uniques)))
+        keys = tuple(str(u) for u in uniques)
+    job = _Job(parsed, frame, keys, by, reml, optimizer, shared, rows, levels)
+    results = sorted(_execute(job, max(1, int(workers)), progress), key=lambda r: r[0])
+    key_column = "response" if by is None else by
+    table = pd.DataFrame([{key_column: keys[i], **row} for i, row, _, _ in results])
+    if table.empty:
+        table = pd.DataFrame(columns=[key_column, *STATUS_COLUMNS])
+    summary = summarise(parsed.text, reml, (outcome for *_, outcome in results))
+    return BatchResult(table, summary, tuple(f for _, _, f, _ in results), time.perf_counter() - start)

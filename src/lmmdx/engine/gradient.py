@@ -1,0 +1,164 @@
+"""The gradient of the profiled criterion with respect to θ, in closed form.
+
+With ``Ω = ΛᵀZᵀZΛ + I`` (ML) or the same matrix bordered by X (REML), ν = n or
+n − p, and r² the penalised residual sum of squares, the criterion is
+``log|Ω| + ν log r² + const``. For the element (a, b) of term i's factor Tᵢ:
+
+* ``∂ log|Ω| = 2 [(ℓᵢ I − C̄ᵢ) Tᵢ⁻¹]_{ba}``, where ``C̄ᵢ`` is the sum over the
+  levels of term i of the diagonal blocks of ``Ω⁻¹`` (because ``ΛᵀZᵀZΛ = Ω − I``);
+* ``∂ r² = −2 [(Zᵢᵀ res)ᵀ uᵢ]_{ab}`` by the envelope theorem, with
+  ``res = y − Xβ̂ − ZΛu`` at the conditional optimum.
+
+The diagonal blocks of Ω⁻¹ come from the blocked factor: for the rest block from
+the inverse of its dense factor, for the first term level by level as
+``Dⱼ⁻¹ + Dⱼ⁻¹ T₁ᵀ (Vⱼᵀ Q Vⱼ) T₁ Dⱼ⁻¹`` with ``Q = Λ_R S_R⁻¹ Λ_Rᵀ``, where the
+sum over the non-zero pattern is the adjoint of the Schur operator. Terms whose
+factor is singular (a boundary) get their components by finite differences;
+a scalar term at exactly 0 has gradient 0 (the criterion is even in λ).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import lapack
+
+from .deviance import ProfiledDeviance, criterion
+from .schur import packed_pairs
+
+__all__ = ["value_and_gradient"]
+
+#: Below this a diagonal element of Tᵢ makes Tᵢ numerically singular for the closed form.
+_SINGULAR_DIAGONAL = 1e-8
+#: Central-difference step (with Richardson extrapolation) for the components of singular terms.
+_FD_STEP = 1e-3
+
+
+def _sum_diag_blocks(lower: np.ndarray, at: int, nlev: int, k: int) -> np.ndarray:
+    """Σ over levels of the k × k diagonal blocks of a symmetric matrix given by its lower triangle."""
+    index = at + np.arange(nlev)[:, None] * k
+    out = np.empty((k, k))
+    for a in range(k):
+        for b in range(a + 1):
+            out[a, b] = out[b, a] = lower[(index + a).ravel(), (index + b).ravel()].sum()
+    return out
+
+
+def _triangular_inverse(t: np.ndarray) -> np.ndarray:
+    """Inverse of a lower-triangular factor with a non-zero diagonal (closed form up to 2 × 2)."""
+    if t.shape[0] == 1:
+        return 1.0 / t
+    if t.shape[0] == 2:
+        a, b, c = t[0, 0], t[1, 0], t[1, 1]
+        return np.array([[1.0 / a, 0.0], [-b / (a * c), 1.0 / c]])
+    return lapack.dtrtri(t, lower=1)[0]
+
+
+def _sandwich(matrix: np.ndarray, segments: list[tuple[int, int, int]], factors: list[np.ndarray]) -> None:
+    """In place: ``M ← Λ_R M Λ_Rᵀ`` with Λ_R block diagonal (``I ⊗ Tᵢ`` per segment, identity elsewhere)."""
+    m = matrix.shape[0]
+    for (at, nlev, k), t in zip(segments, factors, strict=True):
+        cols = slice(at, at + nlev * k)
+        if k == 1:
+            matrix[:, cols] *= t[0, 0]
+            matrix[cols, :] *= t[0, 0]
+            continue
+        matrix[:, cols] = (matrix[:, cols].reshape(m, nlev, k) @ t.T).reshape(m, nlev * k)
+        matrix[cols, :] = (t @ matrix[cols, :].reshape(nlev, k, m)).reshape(nlev * k, m)
+
+
+def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray]:
+    """The criterion at θ and its gradient (``inf`` and NaNs when the factorisation fails)."""
+    theta = np.asarray(theta, dtype=np.float64)
+    try:
+        logdet1, lr, factors = dev.factorize(theta)
+    except np.linalg.LinAlgError:
+        return np.inf, np.full(theta.size, np.nan)
+    n, p, q = dev.n, dev.p, dev.q_rest
+    parts = dev._parts(logdet1, lr)
+    value = criterion(parts, n, p, reml)
+    u, beta = dev.conditional_modes(lr, factors)
+    blocks = dev.blocks
+    k1, l1 = blocks.sizes[0], blocks.levels[0]
+    t1 = factors[0]
+    segments = dev._segments
+
+    # Ω⁻¹ on the rest block (random effects, and X for REML): S⁻¹ from the factor (lower triangle)
+    nr = q + p if reml else q
+    schur = dev._schur
+    cell_values = np.zeros(schur.cells.size)
+    sinv = np.zeros((0, 0))
+    if nr:
+        sinv, info = lapack.dpotri(lr[:nr, :nr], lower=1)
+        if info != 0:
+            return value, np.full(theta.size, np.nan)
+        inside = (schur.cell_rows < nr) & (schur.cell_cols < nr)
+        rows_in, cols_in = schur.cell_rows[inside], schur.cell_cols[inside]
+        low, high = np.maximum(rows_in, cols_in), np.minimum(rows_in, cols_in)
+        if dev._scalar_rest:
+            lam = np.append(theta, 1.0)[dev._lam_index]
+            cell_values[inside] = sinv[low, high] * lam[low] * lam[high]
+        else:
+            full = np.tril(sinv) + np.tril(sinv, -1).T
+            _sandwich(full, segments, factors[1:])
+            cell_values[inside] = full[low, high]
+    # first term: C̄₁ = Σⱼ Dⱼ⁻¹ + Dⱼ⁻¹ T₁ᵀ Gⱼ T₁ Dⱼ⁻¹ with Gⱼ = Vⱼᵀ Q Vⱼ
+    dinv = dev.first_term_inverse(t1)
+    rows, cols = packed_pairs(k1)
+    g_packed = schur.adjoint(cell_values).reshape(rows.size, l1) / np.where(rows == cols, 1.0, 2.0)[:, None]
+    g = np.zeros((l1, k1, k1))
+    g[:, rows, cols] = g_packed.T
+    g[:, cols, rows] = g_packed.T
+    c_bar = [np.sum(dinv + dinv @ t1.T @ g @ t1 @ dinv, axis=0)]
+    for at, nlev, k in segments:
+        c_bar.append(_sum_diag_blocks(sinv, at, nlev, k))
+
+    # Zᵀ res per term, from the blocks: Zᵀ(y − Xβ) − ZᵀZ b
+    b = [ui @ t.T for ui, t in zip(u, factors, strict=True)]
+    b_rest = np.concatenate([bi.ravel() for bi in b[1:]]) if segments else np.zeros(0)
+    coef = np.concatenate([-beta, [1.0]])
+    a21 = dev.a21
+    zres1 = a21[q:].T @ coef - np.einsum("jab,jb->ja", blocks.a11, b[0]).ravel()
+    zres = [zres1 - (a21[:q].T @ b_rest if q else 0.0)]
+    if q:
+        zres_rest = blocks.a22[:q, q:] @ coef - blocks.a22[:q, :q] @ b_rest - a21[:q] @ b[0].ravel()
+        for at, nlev, k in segments:
+            zres.append(zres_rest[at : at + nlev * k])
+
+    nu = n - p if reml else n
+    grad = np.empty(theta.size)
+    singular_terms = []
+    for i, (t, offset, cb, zr, ui) in enumerate(
+        zip(factors, dev.layout.offsets, c_bar, zres, u, strict=True)
+    ):
+        k = t.shape[0]
+        nlev = blocks.levels[i]
+        trows, tcols = dev.layout.tril(k)
+        size = trows.size
+        if min(abs(t[j, j]) for j in range(k)) < _SINGULAR_DIAGONAL:
+            if k == 1:
+                grad[offset] = 0.0
+            else:
+                singular_terms.append((offset, size))
+            continue
+        tinv = _triangular_inverse(t)
+        d_logdet = 2.0 * ((nlev * np.eye(k) - cb) @ tinv)
+        d_pwrss = -2.0 * (zr.reshape(nlev, k).T @ ui)
+        total = d_logdet.T + nu / parts.pwrss * d_pwrss
+        grad[offset : offset + size] = total[trows, tcols]
+    for offset, size in singular_terms:
+        for e in range(offset, offset + size):
+            grad[e] = _richardson(dev, theta, e, reml)
+    return value, grad
+
+
+def _central(dev: ProfiledDeviance, theta: np.ndarray, e: int, h: float, reml: bool) -> float:
+    up, down = theta.copy(), theta.copy()
+    up[e] += h
+    down[e] -= h  # a negative diagonal is another factor of the same covariance: defined
+    return (dev(up, reml) - dev(down, reml)) / (2.0 * h)
+
+
+def _richardson(dev: ProfiledDeviance, theta: np.ndarray, e: int, reml: bool) -> float:
+    """Central differences at h and h/2 combined to cancel the h² error."""
+    h = _FD_STEP * max(1.0, abs(theta[e]))
+    return (4.0 * _central(dev, theta, e, h / 2, reml) - _central(dev, theta, e, h, reml)) / 3.0

@@ -1,0 +1,111 @@
+"""Draw responses from a fitted model, and refit the model to them.
+
+``simulate(fit, nsim, rng)`` draws ``y* = X β̂ + Z b* + ε*`` with new random effects
+``b* ~ N(0, σ̂² Λ̂Λ̂ᵀ)`` and residuals ``ε* ~ N(0, σ̂² I)`` (lme4's ``simulate`` with
+``use.u = FALSE``). ``refit(fit, y)`` fits the same design to another response,
+starting from the fit's θ (the design and its cross-product structure are reused).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .fitting import fit_model
+from .model import Model
+from .result import Fit
+
+__all__ = ["Refitter", "Simulator", "refit", "simulate"]
+
+
+class Simulator:
+    """The pieces of a fit needed to draw responses, kept apart from the fit (picklable).
+
+    Parameters
+    ----------
+    model : Model
+    beta : ndarray, shape (p,)
+    sigma : float
+    factors : list of ndarray, each (kᵢ, kᵢ)
+        User-scale relative covariance factors, engine order.
+    """
+
+    def __init__(self, model: Model, beta: np.ndarray, sigma: float, factors: list[np.ndarray]) -> None:
+        design = model.design
+        self.mean = design.X @ np.asarray(beta, dtype=np.float64)
+        self.sigma = float(sigma)
+        self.blocks = [(b.values, b.factor.codes, b.nlevels, f) for b, f in zip(design.blocks, factors, strict=True)]
+
+    @classmethod
+    def from_fit(cls, fit: Fit) -> Simulator:
+        """The simulator of a fitted model."""
+        return cls(fit.model, fit.beta, fit.sigma, fit.model.factors_to_user(fit.theta_internal))
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """One simulated response, shape (n,)."""
+        y = self.mean + self.sigma * rng.standard_normal(self.mean.shape[0])
+        for values, codes, nlevels, factor in self.blocks:
+            b = self.sigma * (rng.standard_normal((nlevels, factor.shape[0])) @ factor.T)
+            y += np.einsum("ij,ij->i", values, b[codes])
+        return y
+
+
+def simulate(fit: Fit, nsim: int = 1, seed: int | np.random.Generator | None = None) -> np.ndarray:
+    """Responses simulated from a fitted model.
+
+    Parameters
+    ----------
+    fit : Fit
+    nsim : int
+    seed : int, Generator or None
+        Seed of a :func:`numpy.random.default_rng` (or a Generator to draw from).
+
+    Returns
+    -------
+    ndarray, shape (nsim, n)
+        In the design's row order.
+    """
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    sim = Simulator.from_fit(fit)
+    return np.stack([sim.draw(rng) for _ in range(int(nsim))]) if nsim > 0 else np.zeros((0, fit.nobs))
+
+
+class Refitter:
+    """Refits a fit's design to other responses from the fit's θ (picklable, unlike a Fit).
+
+    Parameters
+    ----------
+    model : Model
+    start : ndarray
+        Internal θ to start from.
+    reml : bool
+    optimizer : str
+    """
+
+    def __init__(self, model: Model, start: np.ndarray, reml: bool, optimizer: str) -> None:
+        self.model = model
+        self.start = np.asarray(start, dtype=np.float64)
+        self.reml = reml
+        self.optimizer = optimizer
+
+    @classmethod
+    def from_fit(cls, fit: Fit, reml: bool | None = None) -> Refitter:
+        """Refits like ``fit`` (its criterion unless ``reml`` is given, its optimiser, from its θ)."""
+        return cls(fit.model, fit.theta_internal, fit.reml if reml is None else reml, fit.optimizer.optimizer)
+
+    def __call__(self, y: np.ndarray) -> Fit:
+        """The model fitted to ``y`` (shape (n,), in the design's row order)."""
+        return fit_model(self.model.with_response(y), self.reml, self.optimizer, start=self.start)
+
+
+def refit(fit: Fit, y: np.ndarray, reml: bool | None = None) -> Fit:
+    """The same model fitted to another response, starting from the fit's θ.
+
+    Parameters
+    ----------
+    fit : Fit
+    y : ndarray, shape (n,)
+        In the design's row order.
+    reml : bool, optional
+        Defaults to the fit's criterion.
+    """
+    return Refitter.from_fit(fit, reml)(y)
