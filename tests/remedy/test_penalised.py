@@ -85,3 +85,16 @@ def test_a_zero_variance_is_pulled_off_the_boundary():
     assert fit.singular
     pen = fit_penalized(fit.model, True, theta_hint=fit.theta_internal)
     assert pen.agree and pen.fit.random_effects[0].sd > 0.5 and not pen.fit.singular
+
+
+def test_satterthwaite_df_use_the_curvature_of_the_penalised_criterion(seed_fit):
+    from lmmdx.inference.ddf import Tester
+
+    pen = fit_penalized(seed_fit.model, True, theta_hint=seed_fit.theta_internal)
+    penalty = blme_penalty(pen.fit.model.deviance.layout)
+    (_, x) = Tester(pen.fit, "satterthwaite", penalty).coefficients()
+    (_, x_flat) = Tester(pen.fit, "satterthwaite").coefficients()
+    # 5.892: an independent central-difference computation over internal (θ, σ) at the same optimum
+    assert x.df == pytest.approx(5.892, rel=2e-3)
+    assert x.df != pytest.approx(x_flat.df, rel=1e-2)  # the unpenalised curvature would not be at its optimum
+    assert x.std_error == pytest.approx(0.1473, abs=1e-4)

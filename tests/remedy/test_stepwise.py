@@ -101,3 +101,15 @@ def test_refits_use_the_response_of_the_fit_not_of_the_frame():
     assert refit.fit is not None
     assert refit.fit.beta == pytest.approx(direct.beta, rel=1e-8)
     assert refit.fit.objective == pytest.approx(direct.objective, rel=1e-10)
+
+
+def test_refits_keep_duplicated_row_labels_so_models_compare():
+    data = load("seed_example.csv")
+    data.index = [i // 2 for i in range(len(data))]  # every label twice
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = lmmdx.fit("y ~ x + (x || group)", data)
+    cache = FitCache(fit)
+    cache.seed(structure_of(fit.formula), fit)
+    chosen = backward_elimination(structure_of(fit.formula), cache)
+    assert chosen.tests and chosen.tests[0].p_value is not None

@@ -21,6 +21,8 @@ import numpy as np
 from scipy import special
 
 from ..errors import LmmdxError
+from ..inference.ddf import Tester
+from ..inference.lrt import compare
 from ..result import Fit
 from .components import pca_reduction, principal_components
 from .fixed import OlsFit, cluster_robust, fixed_effects
@@ -28,7 +30,7 @@ from .penalised import PenalizedFit, blme_penalty, fit_penalized
 from .recommend import recommend, sensitivity
 from .refit import FitCache, Refit
 from .result import Candidate, EffectEstimate, RemedyReport
-from .seams import satterthwaite_df, verdict
+from .seams import verdict
 from .stepwise import LRT_ALPHA, Selection, TermTest, backward_elimination, maximal_feasible
 from .structure import Structure, structure_of
 
@@ -57,43 +59,39 @@ def _effects_of_interest(fit: Fit, effects: Sequence[str] | None) -> tuple[str, 
     return tuple(dict.fromkeys(effects))
 
 
-def _estimate(term: str, estimate: float, se: float, df: float) -> EffectEstimate:
+def _estimate(term: str, estimate: float, se: float, df: float, p: float | None = None) -> EffectEstimate:
+    """The effect with its 95% t interval (normal when df is unknown) and, unless given, its t test's p."""
     if not (math.isfinite(estimate) and math.isfinite(se) and se > 0):
         nan = float("nan")
         return EffectEstimate(term, estimate, se, df, nan, nan, nan)
-    dof = df if math.isfinite(df) and df > 0 else float("inf")
-    # scipy.special rather than scipy.stats: the latter costs half a second to import
-    half = (float(special.stdtrit(dof, 0.975)) if math.isfinite(dof) else float(special.ndtri(0.975))) * se
-    tail = (
-        float(special.stdtr(dof, -abs(estimate / se)))
-        if math.isfinite(dof)
-        else float(special.ndtr(-abs(estimate / se)))
-    )
-    p = 2.0 * tail
+    finite = math.isfinite(df) and df > 0
+    half = (float(special.stdtrit(df, 0.975)) if finite else float(special.ndtri(0.975))) * se
+    if p is None:
+        z = -abs(estimate / se)
+        p = 2.0 * (float(special.stdtr(df, z)) if finite else float(special.ndtr(z)))
     return EffectEstimate(term, estimate, se, df, estimate - half, estimate + half, p)
 
 
-def _mixed_effects(fit: Fit, terms: tuple[str, ...], penalized: bool) -> tuple[EffectEstimate, ...]:
-    index = [fit.fixed_names.index(t) if t in fit.fixed_names else -1 for t in terms]
-    present = [i for i in index if i >= 0]
-    contrasts = np.eye(fit.beta.size)[present]
-    df = np.full(len(present), np.nan)
-    if present:
-        sigma = fit.sigma / fit.model.scaling.y_scale
-        penalty = blme_penalty(fit.model.deviance.layout) if penalized else None
-        try:
-            df = satterthwaite_df(fit.model, fit.theta_internal, sigma, fit.reml, contrasts, penalty)
-        except (np.linalg.LinAlgError, ValueError):
-            df = np.full(len(present), np.nan)
-    ddf = dict(zip(present, df, strict=True))
-    se = fit.std_errors
+def _mixed_effects(
+    fit: Fit, terms: tuple[str, ...], penalty: Callable[[np.ndarray], float] | None = None
+) -> tuple[EffectEstimate, ...]:
+    """Satterthwaite t tests of the effects (of the penalised criterion when ``penalty`` is given)."""
+    try:
+        tests = {t.term: t for t in Tester(fit, "satterthwaite", penalty).coefficients()}
+    except (LmmdxError, np.linalg.LinAlgError, ValueError):
+        tests = {}
     nan = float("nan")
-    return tuple(
-        _estimate(t, float(fit.beta[i]), float(se[i]), float(ddf[i]))
-        if i >= 0
-        else _estimate(t, nan, nan, nan)
-        for t, i in zip(terms, index, strict=True)
-    )
+    out = []
+    for term in terms:
+        if term in tests:
+            t = tests[term]
+            out.append(_estimate(term, t.estimate, t.std_error, t.df, t.p_value))
+        elif term in fit.fixed_names:
+            j = fit.fixed_names.index(term)
+            out.append(_estimate(term, float(fit.beta[j]), float(fit.std_errors[j]), nan))
+        else:
+            out.append(_estimate(term, nan, nan, nan))
+    return tuple(out)
 
 
 def _ols_effects(ols: OlsFit, terms: tuple[str, ...]) -> tuple[EffectEstimate, ...]:
@@ -144,7 +142,7 @@ class _Run:
             )
         key = structure.key
         if key not in self._effects:
-            self._effects[key] = _mixed_effects(fit, self.terms, penalized=False)
+            self._effects[key] = _mixed_effects(fit, self.terms)
         formula = fit.formula if name == "maximal" else structure.formula
         return Candidate(
             name,
@@ -177,10 +175,8 @@ class _Run:
         refit = self.cache.fit(zcp)
         reason = "correlations between random effects set to zero (lme4's ||)"
         if refit.fit is not None:
-            k = self.full.n_cov_params - zcp.n_cov_params
-            stat = max(refit.fit.objective - self.fit.objective, 0.0)
-            p = float(special.chdtrc(k, stat))
-            reason += f"; LRT against the maximal model: χ²({k}) = {stat:.3g}, p = {p:.3g}"
+            test = compare(refit.fit, self.fit)
+            reason += f"; LRT against the maximal model: χ²({test.df}) = {test.statistic:.3g}, p = {test.p_value:.3g}"
         return [self.mixed("zero_correlation", refit, reason)]
 
     def pca(self) -> list[Candidate]:
@@ -297,7 +293,7 @@ class _Run:
             f.bic,
             status,
             reason,
-            _mixed_effects(f, self.terms, penalized=True),
+            _mixed_effects(f, self.terms, blme_penalty(f.model.deviance.layout)),
             fit=pen,
         )
 

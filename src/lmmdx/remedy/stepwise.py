@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from ..inference.lrt import compare
 from .refit import FitCache, Refit, feasible
-from .seams import chibar_pvalue
 from .structure import CovBlock, Structure, parameter_name
 
 __all__ = ["LRT_ALPHA", "Selection", "TermTest", "backward_elimination", "maximal_feasible"]
@@ -174,11 +174,12 @@ def backward_elimination(
         for (group, effect), refit in zip(removable, reduced, strict=True):
             if refit.fit is None:
                 continue
-            k = len(current.block_of(group, effect).effects)
-            stat = max(refit.fit.objective - base.fit.objective, 0.0)
-            p = chibar_pvalue(stat, k - 1, k)
+            test = compare(refit.fit, base.fit)
+            p = test.p_value_boundary if test.p_value_boundary is not None else test.p_value
+            mixture = tuple(d for _, d in test.mixture)
+            df = (mixture[0], mixture[-1]) if mixture else (test.df, test.df)
             options.append(
-                (parameter_name(group, effect), refit, stat, (k - 1, k), p, refit.fit.aic - base.fit.aic)
+                (parameter_name(group, effect), refit, test.statistic, df, p, refit.fit.aic - base.fit.aic)
             )
         if not options:
             break
