@@ -25,11 +25,11 @@ from ..inference.ddf import Tester
 from ..inference.lrt import compare
 from ..result import Fit
 from .components import pca_reduction, principal_components
-from .fixed import OlsFit, cluster_robust, fixed_effects
+from .fixed import OlsAlternative, cluster_robust, fixed_effects
 from .penalised import PenalizedFit, blme_penalty, fit_penalized
 from .recommend import recommend, sensitivity
 from .refit import FitCache, Refit
-from .result import Candidate, EffectEstimate, RemedyReport
+from .result import STRATEGIES, Candidate, EffectEstimate, RemedyReport
 from .seams import verdict
 from .stepwise import LRT_ALPHA, Selection, TermTest, backward_elimination, maximal_feasible
 from .structure import Structure, structure_of
@@ -94,7 +94,7 @@ def _mixed_effects(
     return tuple(out)
 
 
-def _ols_effects(ols: OlsFit, terms: tuple[str, ...]) -> tuple[EffectEstimate, ...]:
+def _ols_effects(ols: OlsAlternative, terms: tuple[str, ...]) -> tuple[EffectEstimate, ...]:
     se = np.sqrt(np.diag(ols.vcov))
     nan = float("nan")
     out = []
@@ -372,18 +372,6 @@ class _Run:
         return out
 
 
-_ORDER = (
-    "maximal",
-    "zero_correlation",
-    "pca_reduced",
-    "maximal_feasible",
-    "lrt_selected",
-    "aic_selected",
-    "intercept_only",
-    "penalized",
-    "fixed_effects",
-    "cluster_robust",
-)
 
 
 def _mark_duplicates(candidates: list[Candidate]) -> list[Candidate]:
@@ -475,7 +463,7 @@ def remedies(
             results.extend(task())
             if progress is not None:
                 progress(done, len(tasks))
-    results.sort(key=lambda c: _ORDER.index(c.name))
+    results.sort(key=lambda c: STRATEGIES.index(c.name))
     candidates = _mark_duplicates(results)
     verdict_ = sensitivity(candidates, terms)
     by_name = {c.name: c for c in candidates}

@@ -15,20 +15,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..design import Design
-from ..design.fixed import aliased_columns
+from ..design.fixed import FixedEffects, aliased_columns
 from ..design.grouping import GroupingFactor
 from ..errors import FitError
+from ..inference.ols import OlsFit, fit_ols
 from .structure import Structure
 
 __all__ = [
     "CR2_LEVERAGE_TOLERANCE",
     "FIXED_EFFECTS_MAX_CELLS",
-    "OlsFit",
+    "OlsAlternative",
     "cluster_robust",
     "cr2",
     "fixed_effects",
@@ -44,7 +45,7 @@ _INTERCEPT_COLUMN = "(Intercept)"
 
 
 @dataclass(frozen=True, slots=True)
-class OlsFit:
+class OlsAlternative:
     """An ordinary least-squares fit with its covariance and per-coefficient df.
 
     Attributes
@@ -85,17 +86,15 @@ class OlsFit:
         return int(self.beta.size)
 
 
-def _ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """β̂, (XᵀX)⁻¹, residuals and the RSS."""
-    q, r = np.linalg.qr(X)
-    beta = np.linalg.solve(r, q.T @ y)
-    rinv = np.linalg.solve(r, np.eye(r.shape[0]))
-    bread = rinv @ rinv.T
-    resid = y - X @ beta
-    return beta, bread, resid, float(resid @ resid)
+def _least_squares(design: Design, X: np.ndarray, names: tuple[str, ...]) -> OlsFit:
+    """OLS of the design's response on ``X`` (σ² = RSS / (n − p), its classical covariance)."""
+    return fit_ols(replace(design, fixed=FixedEffects(X, names, ()), blocks=()), reml=True)
 
 
-def _loglik(rss: float, n: int) -> float:
+def _ml_loglik(ols: OlsFit) -> float:
+    """Gaussian log-likelihood at the ML estimate of σ, from the REML-scaled OLS fit."""
+    n, p = ols.nobs, ols.beta.size
+    rss = ols.sigma**2 * (n - p)
     return -0.5 * n * (np.log(2.0 * np.pi * rss / n) + 1.0)
 
 
@@ -119,7 +118,7 @@ def _display(structure: Structure) -> str:
     return structure.fixed.removeprefix("1 + ")
 
 
-def fixed_effects(design: Design, structure: Structure) -> OlsFit:
+def fixed_effects(design: Design, structure: Structure) -> OlsAlternative:
     """OLS with each grouping factor (and its interactions with random slopes) as fixed effects.
 
     Raises
@@ -157,22 +156,22 @@ def fixed_effects(design: Design, structure: Structure) -> OlsFit:
     owner = [name for values, name in parts for _ in range(values.shape[1])]
     alias = aliased_columns(full)
     kept = np.nonzero(~alias)[0]
-    beta, bread, _, rss = _ols(full[:, kept], design.y)
+    columns = tuple(str(owner[j]) if owner[j] is not None else f".factor{j}" for j in kept)
+    ols = _least_squares(design, full[:, kept], columns)
     n, rank = design.nobs, kept.size
-    sigma2 = rss / (n - rank) if n > rank else float("nan")
     index = [i for i, j in enumerate(kept) if owner[j] is not None]
     terms = [_sum_coded(g) for g in factors]
     for group in factors:
         terms.extend(f"{name}:{_sum_coded(group)}" for name in slopes.get(group, {}))
-    return OlsFit(
+    return OlsAlternative(
         formula=f"{structure.response} ~ {_display(structure)} + " + " + ".join(terms),
         names=tuple(str(owner[kept[i]]) for i in index),
         dropped=tuple(str(owner[j]) for j in np.nonzero(alias)[0] if owner[j] is not None),
-        beta=beta[index],
-        vcov=sigma2 * bread[np.ix_(index, index)],
+        beta=ols.beta[index],
+        vcov=ols.vcov_beta[np.ix_(index, index)],
         df=np.full(len(index), float(n - rank)),
-        sigma=float(np.sqrt(sigma2)),
-        loglik=_loglik(rss, n),
+        sigma=ols.sigma,
+        loglik=_ml_loglik(ols),
         nobs=n,
         cluster=None,
     )
@@ -227,22 +226,23 @@ def cr2(
     return vcov, df
 
 
-def cluster_robust(design: Design, structure: Structure) -> OlsFit:
+def cluster_robust(design: Design, structure: Structure) -> OlsAlternative:
     """OLS of the user's fixed part with CR2 SEs, clustered by the grouping factor with fewest levels."""
-    X, y = design.X, design.y
-    beta, bread, resid, rss = _ols(X, y)
+    X = design.X
+    ols = _least_squares(design, X, design.fixed.names)
+    bread = np.linalg.inv(X.T @ X)
     factor = min((b.factor for b in design.blocks), key=lambda f: f.nlevels)
-    vcov, df = cr2(X, resid, bread, factor.codes)
+    vcov, df = cr2(X, design.y - X @ ols.beta, bread, factor.codes)
     n = design.nobs
-    return OlsFit(
+    return OlsAlternative(
         formula=f"{structure.response} ~ {_display(structure)}",
         names=design.fixed.names,
         dropped=(),
-        beta=beta,
+        beta=ols.beta,
         vcov=vcov,
         df=df,
-        sigma=float(np.sqrt(rss / (n - X.shape[1]))) if n > X.shape[1] else float("nan"),
-        loglik=_loglik(rss, n),
+        sigma=ols.sigma,
+        loglik=_ml_loglik(ols),
         nobs=n,
         cluster=factor,
     )

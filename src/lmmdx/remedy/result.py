@@ -12,13 +12,27 @@ from .structure import same_model
 
 if TYPE_CHECKING:
     from ..result import Fit
-    from .fixed import OlsFit
+    from .fixed import OlsAlternative
     from .penalised import PenalizedFit
 
-__all__ = ["METHODS", "Candidate", "EffectEstimate", "EffectSensitivity", "RemedyReport", "Sensitivity"]
+__all__ = ["METHODS", "STRATEGIES", "Candidate", "EffectEstimate", "EffectSensitivity", "RemedyReport", "Sensitivity"]
 
 #: How a candidate was fitted.
 METHODS = ("reml", "ml", "penalized", "fixed_effects", "cluster_robust")
+#: The strategies, in the order of the report (``aic_selected`` replaces ``lrt_selected``
+#: when the elimination is by AIC).
+STRATEGIES = (
+    "maximal",
+    "zero_correlation",
+    "pca_reduced",
+    "maximal_feasible",
+    "lrt_selected",
+    "aic_selected",
+    "intercept_only",
+    "penalized",
+    "fixed_effects",
+    "cluster_robust",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +92,7 @@ class Candidate:
         The test that kept or dropped each random effect (stepwise strategies).
     same_as : str or None
         An earlier candidate that is the same model.
-    fit : Fit, PenalizedFit, OlsFit or None
+    fit : Fit, PenalizedFit, OlsAlternative or None
         The underlying fit (None when the candidate could not be fitted).
     """
 
@@ -96,7 +110,7 @@ class Candidate:
     effects: tuple[EffectEstimate, ...]
     tests: tuple[TermTest, ...] = ()
     same_as: str | None = None
-    fit: Fit | PenalizedFit | OlsFit | None = None
+    fit: Fit | PenalizedFit | OlsAlternative | None = None
 
     @property
     def usable(self) -> bool:
