@@ -4,6 +4,9 @@
 >>> result = lmmdx.fit("Reaction ~ Days + (Days | Subject)", data)   # doctest: +SKIP
 >>> print(result.summary())                                          # doctest: +SKIP
 
+``fit.diagnose()`` explains why a fit is (or is not) trustworthy; the checks live in
+the :mod:`lmmdx.diagnose` package (whose name is not shadowed by a function here).
+
 The public names are loaded on first use, so ``lmmdx --help`` does not pay for
 numpy, scipy, pandas and formulaic.
 """
@@ -16,15 +19,34 @@ from typing import TYPE_CHECKING, Any
 from .errors import DataError, FitError, FormulaError, LmmdxError, LmmdxWarning
 
 if TYPE_CHECKING:
+    from .diagnose import Diagnosis, Finding, Remedy
     from .fitting import fit
     from .result import Fit
 
 __version__ = "0.1.0"
 
 #: Public name → module that defines it.
-_LAZY = {"fit": "lmmdx.fitting", "Fit": "lmmdx.result"}
+_LAZY = {
+    "fit": "lmmdx.fitting",
+    "Fit": "lmmdx.result",
+    "Diagnosis": "lmmdx.diagnose",
+    "Finding": "lmmdx.diagnose",
+    "Remedy": "lmmdx.diagnose",
+}
 
-__all__ = ["DataError", "Fit", "FitError", "FormulaError", "LmmdxError", "LmmdxWarning", "__version__", "fit"]
+__all__ = [
+    "DataError",
+    "Diagnosis",
+    "Finding",
+    "Fit",
+    "FitError",
+    "FormulaError",
+    "LmmdxError",
+    "LmmdxWarning",
+    "Remedy",
+    "__version__",
+    "fit",
+]
 
 
 def __getattr__(name: str) -> Any:

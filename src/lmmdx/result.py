@@ -17,6 +17,8 @@ from .report.text import fit_summary
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from .diagnose import Diagnosis
+
 __all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "VarComp"]
 
 
@@ -222,6 +224,20 @@ class Fit:
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``lmmdx fit --json`` prints."""
         return fit_payload(self)
+
+    def diagnose(self, optimizers: tuple[str, ...] | None = None, parallel: bool | None = None) -> Diagnosis:
+        """Why this fit is (or is not) trustworthy, and what to do: see :func:`lmmdx.diagnose.diagnose`.
+
+        Parameters
+        ----------
+        optimizers : tuple of str, optional
+            Optimisers of the multi-optimiser check (default: all registered; ``()`` skips it).
+        parallel : bool, optional
+            Run the refits in threads (default: decided from the cost of one evaluation).
+        """
+        from .diagnose import diagnose
+
+        return diagnose(self, optimizers=optimizers, parallel=parallel)
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"

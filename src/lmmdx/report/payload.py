@@ -6,9 +6,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..diagnose.finding import Diagnosis, Finding
     from ..result import Fit
 
-__all__ = ["clean", "fit_payload"]
+__all__ = ["clean", "diagnosis_payload", "fit_payload"]
 
 
 def clean(value: Any) -> Any:
@@ -62,3 +63,62 @@ def fit_payload(fit: Fit) -> dict[str, Any]:
             },
         }
     )
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "severity": f.severity,
+        "check": f.check,
+        "title": f.title,
+        "parameters": list(f.parameters),
+        "evidence": dict(f.evidence),
+        "explanation": f.explanation,
+        "remedies": [{"action": r.action, "formula": r.formula, "reason": r.reason, "term": r.term}
+                     for r in f.remedies],
+    }
+
+
+def diagnosis_payload(d: Diagnosis) -> dict[str, Any]:
+    """The diagnosis as the ``lmmdx diagnose --json`` object."""
+    info = d.information
+    return clean({
+        "formula": d.formula,
+        "reml": d.reml,
+        "nobs": d.nobs,
+        "status": d.status,
+        "severity": d.severity,
+        "verdict": d.verdict,
+        "findings": [_finding(f) for f in d.findings],
+        "variance_components": [
+            {"parameter": c.parameter, "kind": c.kind, "estimate": c.estimate, "sd_or_corr": c.scale_value,
+             "std_error": c.std_error, "z_value": c.z_value, "status": c.status}
+            for c in d.variance_components
+        ],
+        "information": None if info is None else {
+            "parameters": list(info.parameters),
+            "boundary": list(info.boundary),
+            "eigenvalues": list(info.eigenvalues),
+            "condition_number": info.condition,
+            "positive_definite": info.positive_definite,
+            "near_null": [{"eigenvalue": c.eigenvalue, "loadings": dict(c.loadings), "description": c.describe()}
+                          for c in info.near_null],
+        },
+        "support": [
+            {"factor": s.factor, "levels": s.levels,
+             "obs_per_level": {"min": s.obs_min, "median": s.obs_median, "max": s.obs_max},
+             "n_params": s.n_params, "terms": list(s.terms), "saturated_share": s.saturated_share,
+             "rating": s.rating, "reasons": list(s.reasons),
+             "slopes": [{"column": sl.column, "within_share": sl.within_share, "mean_over_sd": sl.origin_ratio,
+                         "corr": sl.corr_user, "corr_centred": sl.corr_centred} for sl in s.slopes]}
+            for s in d.support
+        ],
+        "optimizer_runs": [
+            {"optimizer": r.optimizer, "start": r.start, "objective": r.objective, "converged": r.converged,
+             "evaluations": r.nevals, "estimates": dict(r.estimates)}
+            for r in d.runs
+        ],
+        "effective_df": d.effective_df,
+        "residual_df": d.residual_df,
+        "seconds": d.seconds,
+    })

@@ -1,0 +1,395 @@
+"""What a diagnosis returns: findings with remedies, and the tables behind them.
+
+A :class:`Finding` is one problem (or one noteworthy fact) stated as data: a stable
+``code``, a ``severity``, the ``parameters`` it concerns (named as the user wrote
+them: ``group: (Intercept)``, ``group: x``, ``group: corr((Intercept), x)``,
+``residual``), the numbers behind it (``evidence``), a plain-language
+``explanation`` and ranked :class:`Remedy` entries. A :class:`Diagnosis` gathers
+the findings of every check with a one-sentence verdict, the variance-component
+table with asymptotic standard errors and the data-support table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..report.diagnosis_text import diagnosis_text
+from ..report.payload import diagnosis_payload
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "ACTIONS",
+    "SEVERITIES",
+    "Diagnosis",
+    "FactorSupport",
+    "Finding",
+    "InformationSummary",
+    "OptimizerRun",
+    "ParameterCombination",
+    "Remedy",
+    "Severity",
+    "SlopeSupport",
+    "VarianceComponent",
+    "severity_rank",
+]
+
+Severity = Literal["info", "warning", "error"]
+
+#: Severities from mildest to worst.
+SEVERITIES: tuple[str, ...] = ("info", "warning", "error")
+
+#: The remedy actions, a stable vocabulary for programs (the remedy step fits them):
+#: ``uncorrelated`` refit with ``||``; ``drop_slope`` refit without a random slope;
+#: ``intercept_only`` keep only the random intercept of the factor; ``drop_term``
+#: remove the random term (an ordinary regression when none is left);
+#: ``fixed_factor`` model the grouping factor as fixed effects; ``penalised_fit``
+#: the same formula with weakly informative priors on the covariance;
+#: ``more_levels`` collect more levels; ``centre_covariate`` centre a covariate;
+#: ``drop_fixed`` remove aliased fixed-effect columns; ``rescale`` rescale predictors.
+ACTIONS: tuple[str, ...] = (
+    "uncorrelated",
+    "drop_slope",
+    "intercept_only",
+    "drop_term",
+    "fixed_factor",
+    "penalised_fit",
+    "more_levels",
+    "centre_covariate",
+    "drop_fixed",
+    "rescale",
+)
+
+
+def severity_rank(severity: str) -> int:
+    """0 for info, 1 for warning, 2 for error."""
+    return SEVERITIES.index(severity)
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Remedy:
+    """One concrete thing to do instead.
+
+    Attributes
+    ----------
+    action : str
+        One of :data:`ACTIONS`.
+    formula : str or None
+        The model to fit instead, in lme4 syntax (None when the action is not a
+        refit, e.g. collecting more levels).
+    reason : str
+        Why this helps, in one sentence.
+    term : str or None
+        The random-effects term or fixed-effect column the action concerns.
+    """
+
+    action: str
+    formula: str | None
+    reason: str
+    term: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown remedy action {self.action!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One diagnosed problem or fact.
+
+    Attributes
+    ----------
+    code : str
+        Stable identifier, e.g. ``"singular_fit"``.
+    severity : {"info", "warning", "error"}
+    parameters : tuple of str
+        The variance–covariance parameters (or fixed-effect columns, or factors) concerned.
+    evidence : Mapping of str to value
+        The numbers behind the finding (JSON-safe values).
+    explanation : str
+        Plain-language explanation.
+    remedies : tuple of Remedy
+        Ranked, best first.
+    title : str
+        One-line headline.
+    check : str
+        Name of the check that produced it.
+    """
+
+    code: str
+    severity: Severity
+    parameters: tuple[str, ...]
+    evidence: Mapping[str, Any]
+    explanation: str
+    remedies: tuple[Remedy, ...] = ()
+    title: str = ""
+    check: str = ""
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+        object.__setattr__(self, "evidence", _frozen_mapping(self.evidence))
+        object.__setattr__(self, "parameters", tuple(self.parameters))
+        object.__setattr__(self, "remedies", tuple(self.remedies))
+
+
+@dataclass(frozen=True, slots=True)
+class VarianceComponent:
+    """One row of the variance-component table (variance/covariance scale).
+
+    Attributes
+    ----------
+    parameter : str
+        ``group: column``, ``group: corr(a, b)`` or ``residual``.
+    kind : {"variance", "covariance", "residual"}
+    estimate : float
+        Variance or covariance.
+    scale_value : float
+        Standard deviation (variances) or correlation (covariances).
+    std_error : float or None
+        Asymptotic standard error from the observed information (None when undefined).
+    z_value : float or None
+        ``estimate / std_error``.
+    status : {"ok", "boundary", "not_identified", "undefined"}
+        Why a standard error is missing or not to be trusted.
+    """
+
+    parameter: str
+    kind: str
+    estimate: float
+    scale_value: float
+    std_error: float | None
+    z_value: float | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlopeSupport:
+    """What the data say about one random slope.
+
+    Attributes
+    ----------
+    column : str
+        The random slope's column.
+    within_share : float
+        Share of the column's variance (about its mean) that lies within levels.
+    origin_ratio : float
+        ``|mean| / sd`` of the column: how far its zero lies outside the data.
+    corr_user : float or None
+        Estimated intercept–slope correlation as parameterised (None without intercept).
+    corr_centred : float or None
+        The same correlation with the column centred at its mean.
+    """
+
+    column: str
+    within_share: float
+    origin_ratio: float
+    corr_user: float | None
+    corr_centred: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class FactorSupport:
+    """One row of the data-support table.
+
+    Attributes
+    ----------
+    factor : str
+    levels : int
+    obs_min, obs_median, obs_max : float
+        Observations per level.
+    n_params : int
+        Variance–covariance parameters asked of this factor (all its terms).
+    terms : tuple of str
+    saturated_share : float
+        Share of the observations in levels whose random effects can fit them exactly
+        (as many effects as observations): the residual is not identified there.
+    rating : {"green", "yellow", "red"}
+    reasons : tuple of str
+        Why the rating is not green.
+    slopes : tuple of SlopeSupport
+    """
+
+    factor: str
+    levels: int
+    obs_min: float
+    obs_median: float
+    obs_max: float
+    n_params: int
+    terms: tuple[str, ...]
+    saturated_share: float
+    rating: str
+    reasons: tuple[str, ...]
+    slopes: tuple[SlopeSupport, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterCombination:
+    """A near-null direction of the information matrix, as named parameter loadings.
+
+    Attributes
+    ----------
+    eigenvalue : float
+        Relative to the largest eigenvalue of the scaled information.
+    loadings : Mapping of str to float
+        Parameter → loading (on standardised parameters; unit length).
+    """
+
+    eigenvalue: float
+    loadings: Mapping[str, float]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "loadings", _frozen_mapping(self.loadings))
+
+    def plain(self) -> str:
+        """Plain words: ``"separate a from b"`` for a trade-off of two, else the combination."""
+        main = [(n, v) for n, v in sorted(self.loadings.items(), key=lambda kv: -abs(kv[1])) if abs(v) >= 0.3]
+        if len(main) == 1:
+            return f"determine {main[0][0]}"
+        if len(main) == 2:
+            return f"separate {main[0][0]} from {main[1][0]}"
+        return f"determine the combination {self.describe()}"
+
+    def describe(self) -> str:
+        """``0.71 residual - 0.71 group: (Intercept)`` with the largest loadings first."""
+        items = sorted(self.loadings.items(), key=lambda kv: -abs(kv[1]))
+        parts = [f"{'-' if v < 0 else '+'} {abs(v):.2f} {name}" for name, v in items if abs(v) >= 0.1]
+        text = " ".join(parts)
+        return text.removeprefix("+ ")
+
+
+@dataclass(frozen=True, slots=True)
+class InformationSummary:
+    """Eigen-analysis of the observed information of the variance–covariance parameters.
+
+    Attributes
+    ----------
+    parameters : tuple of str
+        The parameters the information covers (those not on the boundary).
+    boundary : tuple of str
+        Parameters on the boundary, held there.
+    eigenvalues : tuple of float
+        Of the scaled information ``D^-1/2 H D^-1/2`` (``D = diag H``), ascending.
+    condition : float
+        Largest over smallest eigenvalue (inf when not positive definite).
+    near_null : tuple of ParameterCombination
+    positive_definite : bool
+    """
+
+    parameters: tuple[str, ...]
+    boundary: tuple[str, ...]
+    eigenvalues: tuple[float, ...]
+    condition: float
+    near_null: tuple[ParameterCombination, ...]
+    positive_definite: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizerRun:
+    """One refit of the multi-optimiser check.
+
+    Attributes
+    ----------
+    optimizer : str
+    start : str
+        ``"lme4"``, ``"small"``, ``"large"`` or ``"fit"`` (the fit under diagnosis).
+    objective : float or None
+        None when the refit failed.
+    converged : bool
+    nevals : int
+    estimates : Mapping of str to float
+        Standard deviations, correlations, σ and β on the user's scale.
+    theta_internal : tuple of float
+        The optimum found, on the internal scale.
+    """
+
+    optimizer: str
+    start: str
+    objective: float | None
+    converged: bool
+    nevals: int
+    estimates: Mapping[str, float] = field(default_factory=dict)
+    theta_internal: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "estimates", _frozen_mapping(self.estimates))
+        object.__setattr__(self, "theta_internal", tuple(float(v) for v in self.theta_internal))
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """Why a mixed model is (or is not) trustworthy, and what to do.
+
+    Attributes
+    ----------
+    formula : str
+    reml : bool
+    nobs : int
+    verdict : str
+        One or two sentences, the worst problem first.
+    status : {"ok", "caution", "over_parameterised", "not_converged", "not_identified", "fit_failed"}
+    findings : tuple of Finding
+        Worst first.
+    variance_components : tuple of VarianceComponent
+    support : tuple of FactorSupport
+    information : InformationSummary or None
+    runs : tuple of OptimizerRun
+    effective_df : float or None
+        Trace of the hat matrix, random effects included.
+    residual_df : float or None
+        ``nobs - effective_df``.
+    seconds : float
+        Wall time of the diagnosis.
+    """
+
+    formula: str
+    reml: bool
+    nobs: int
+    verdict: str
+    status: str
+    findings: tuple[Finding, ...]
+    variance_components: tuple[VarianceComponent, ...]
+    support: tuple[FactorSupport, ...]
+    information: InformationSummary | None
+    runs: tuple[OptimizerRun, ...]
+    effective_df: float | None
+    residual_df: float | None
+    seconds: float
+
+    @property
+    def severity(self) -> str | None:
+        """The worst severity among the findings (None when there are none)."""
+        if not self.findings:
+            return None
+        return max((f.severity for f in self.findings), key=severity_rank)
+
+    def at_least(self, severity: str) -> tuple[Finding, ...]:
+        """Findings of ``severity`` or worse."""
+        rank = severity_rank(severity)
+        return tuple(f for f in self.findings if severity_rank(f.severity) >= rank)
+
+    def codes(self) -> tuple[str, ...]:
+        """The finding codes, worst first."""
+        return tuple(f.code for f in self.findings)
+
+    def finding(self, code: str) -> Finding | None:
+        """The first finding with this code, if any."""
+        return next((f for f in self.findings if f.code == code), None)
+
+    def summary(self) -> str:
+        """Human-readable report: the verdict, findings, variance components, data support."""
+        return diagnosis_text(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly what ``lmmdx diagnose --json`` prints."""
+        return diagnosis_payload(self)
+
+    def __repr__(self) -> str:
+        return f"<Diagnosis {self.formula!r}: {self.status}, {len(self.findings)} findings>"
