@@ -9,7 +9,7 @@ import numpy as np
 from ..design import Design
 from ..result import Fit
 from .agreement import optimizer_runs
-from .dimensions import DimensionTest, TermPCA, term_pca, weakest_dimension
+from .dimensions import DimensionTest, TermPCA, drop_effect, term_pca, weakest_dimension
 from .finding import FactorSupport, OptimizerRun
 from .hat import effective_df
 from .information import Information, observed_information
@@ -96,6 +96,15 @@ class Context:
         if block not in cache:
             cache[block] = weakest_dimension(self.fit, block)
         return cache[block]
+
+    def effect_test(self, block: int, column: int) -> DimensionTest | None:
+        """Likelihood-ratio test of one random effect of a term (cached)."""
+        if self.fit is None:
+            return None
+        cache = self.__dict__.setdefault("_effect_tests", {})
+        if (block, column) not in cache:
+            cache[(block, column)] = drop_effect(self.fit, block, column)
+        return cache[(block, column)]
 
     def block_name(self, block: int) -> str:
         """A term as the user wrote it, e.g. ``(1 + x | group)``."""

@@ -12,7 +12,10 @@ Two views of each term's k × k covariance Σ:
   reduced model the statistic follows a 50:50 mixture of χ²₀ and χ²₁, since one
   variance moves to the boundary (Self & Liang 1987; Stram & Lee 1994), so the
   p-value is ``0.5 · P(χ²₁ ≥ Δ)``. A dimension that does not pass is not supported
-  by the data (Bates, Kliegl, Vasishth & Baayen 2015, "Parsimonious mixed models").
+  by the data (Bates, Kliegl, Vasishth & Baayen 2015, "Parsimonious mixed models");
+* a likelihood-ratio test of each random slope: refit without that effect (its
+  variance and its covariances) and refer the statistic to the 50:50 mixture of
+  χ²_{k−1} and χ²_k (Stram & Lee 1994).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from scipy import stats
 from ..engine import minimize
 from ..result import Fit
 
-__all__ = ["DimensionTest", "TermPCA", "term_pca", "weakest_dimension"]
+__all__ = ["DimensionTest", "TermPCA", "drop_effect", "term_pca", "weakest_dimension"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +97,15 @@ def term_pca(fit: Fit, block: int) -> TermPCA:
     return TermPCA(block, sdev, props, v, int(np.sum(props > _COLLAPSED)))
 
 
-def weakest_dimension(fit: Fit, block: int) -> DimensionTest:
-    """Refit with term ``block`` reduced by one dimension and test the loss."""
+def _restricted(fit: Fit, fixed: np.ndarray) -> float:
+    """Statistic: the increase of the criterion when the θ elements ``fixed`` are held at 0."""
     model, reml = fit.model, fit.reml
     layout = model.deviance.layout
     theta = np.asarray(fit.theta_internal, dtype=np.float64)
-    k = layout.sizes[block]
-    fixed_index = layout.offsets[block] + k * (k + 1) // 2 - 1  # the term's last diagonal element
     free = np.ones(theta.size, dtype=bool)
-    free[fixed_index] = False
+    free[fixed] = False
     base = theta.copy()
-    base[fixed_index] = 0.0
+    base[fixed] = 0.0
     full_value = model.deviance(theta, reml)
 
     def reduced(x: np.ndarray) -> float:
@@ -113,10 +114,43 @@ def weakest_dimension(fit: Fit, block: int) -> DimensionTest:
         return model.deviance(candidate, reml)
 
     if free.any():
-        trace = minimize(reduced, base[free], layout.lower()[free])
-        value = min(trace.fmin, reduced(base[free]))
+        # the restricted criterion may have a local optimum for each sign of the
+        # correlations: start from the estimate and from its mirror image
+        mirrored = np.where(layout.diagonal_mask(), base, -base)
+        value = min(reduced(base[free]), *(minimize(reduced, start[free], layout.lower()[free]).fmin
+                                           for start in (base, mirrored)))
     else:
         value = model.deviance(base, reml)
-    statistic = max(float(value - full_value), 0.0) if np.isfinite(value) else float("inf")
-    p = 1.0 if statistic <= 0 else 0.5 * float(stats.chi2.sf(statistic, 1))
-    return DimensionTest(block, statistic, p)
+    return max(float(value - full_value), 0.0) if np.isfinite(value) else float("inf")
+
+
+def _mixture_p(statistic: float, df_low: int, df_high: int) -> float:
+    """``0.5 P(χ²_low ≥ s) + 0.5 P(χ²_high ≥ s)`` (χ²₀ is a point mass at 0)."""
+    if statistic <= 0:
+        return 1.0
+    low = float(stats.chi2.sf(statistic, df_low)) if df_low > 0 else 0.0
+    return 0.5 * low + 0.5 * float(stats.chi2.sf(statistic, df_high))
+
+
+def weakest_dimension(fit: Fit, block: int) -> DimensionTest:
+    """Refit with term ``block`` reduced by one dimension and test the loss (50:50 χ²₀ : χ²₁)."""
+    layout = fit.model.deviance.layout
+    k = layout.sizes[block]
+    last = layout.offsets[block] + k * (k + 1) // 2 - 1  # the term's last diagonal element
+    statistic = _restricted(fit, np.array([last]))
+    return DimensionTest(block, statistic, _mixture_p(statistic, 0, 1))
+
+
+def drop_effect(fit: Fit, block: int, column: int) -> DimensionTest:
+    """Refit without random effect ``column`` of term ``block`` (its variance and covariances).
+
+    Holding row ``column`` of the term's internal factor at 0 removes that effect on
+    the user's scale too (the internal centring only moves the intercept). The
+    statistic is referred to the 50:50 mixture of χ²_{k−1} and χ²_k (Stram & Lee 1994).
+    """
+    layout = fit.model.deviance.layout
+    k = layout.sizes[block]
+    rows, _ = layout.tril(k)
+    fixed = layout.offsets[block] + np.nonzero(rows == column)[0]
+    statistic = _restricted(fit, fixed)
+    return DimensionTest(block, statistic, _mixture_p(statistic, k - 1, k))

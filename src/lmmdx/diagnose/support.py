@@ -71,7 +71,7 @@ def _saturated_rows(block: ReBlock, counts: np.ndarray) -> int:
         return int(counts[candidate][nonzero[candidate] == counts[candidate]].sum())
     total = 0
     order = np.argsort(block.factor.codes, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)])
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     for level in candidate:
         rows = order[starts[level]:starts[level + 1]]
         if np.linalg.matrix_rank(block.values[rows]) >= rows.size:

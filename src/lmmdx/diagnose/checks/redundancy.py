@@ -1,67 +1,118 @@
-"""Redundancy: does each random-effects term need every dimension it asks for?"""
+"""Redundancy: does each random-effects term need every effect and every dimension it asks for?"""
 
 from __future__ import annotations
 
+from ...design.random import ReBlock
 from ..context import Context
+from ..dimensions import DimensionTest
 from ..finding import Finding, Remedy
 from .registry import register
 
 __all__ = ["ALPHA_DIMENSION", "check_redundancy"]
 
-#: A term's weakest dimension is unsupported when its likelihood-ratio test (boundary
-#: corrected, see :mod:`lmmdx.diagnose.dimensions`) has a p-value above this.
+#: A random slope, or a term's weakest dimension, is unsupported when its boundary-corrected
+#: likelihood-ratio test (see :mod:`lmmdx.diagnose.dimensions`) has a p-value above this.
 ALPHA_DIMENSION = 0.05
+
+
+def _evidence(block: ReBlock, test: DimensionTest, ctx: Context, index: int) -> dict[str, object]:
+    return {"term": block.term.text, "lrt_statistic": test.statistic, "p_value": test.p_value,
+            "alpha": ALPHA_DIMENSION, "repca_sdev": [float(v) for v in ctx.pca[index].sdev]}
+
+
+def _scalar(ctx: Context, index: int, block: ReBlock) -> list[Finding]:
+    test = ctx.dimension_test(index)
+    if test is None or test.p_value <= ALPHA_DIMENSION:
+        return []
+    g, column = block.group, block.columns[0]
+    ed = ctx.editor
+    remedies = [ed.drop_term(block, f"the data show no evidence of variation between levels of {g}"),
+                ed.penalised("keeps the term with its variance estimated away from zero", block.term.text)]
+    return [Finding(
+        "weak_variance", "info", (f"{g}: {column}",), _evidence(block, test, ctx, index),
+        f"Removing {block.term.text} raises the criterion by only {test.statistic:.3g} (boundary-corrected "
+        f"p = {test.p_value:.2g}): the data give little evidence that {column} varies between levels of {g}. "
+        "The term is identifiable; keep it if the design requires it (e.g. repeated measures on the same units).",
+        tuple(remedies), title=f"weak evidence for the variance of {g}: {column} (p = {test.p_value:.2g})")]
+
+
+def _slopes(ctx: Context, index: int, block: ReBlock) -> list[Finding]:
+    out = []
+    g, cols = block.group, block.columns
+    ed = ctx.editor
+    for j, column in enumerate(cols):
+        if column == "(Intercept)":
+            continue
+        test = ctx.effect_test(index, j)
+        if test is None or test.p_value <= ALPHA_DIMENSION:
+            continue
+        params = [f"{g}: {column}"] + [f"{g}: corr({cols[min(a, j)]}, {cols[max(a, j)]})"
+                                       for a in range(block.k) if a != j]
+        candidates: list[Remedy | None] = [
+            ed.drop_slope(block, column, f"the data show no evidence that the slope of {column} varies "
+                                         f"between levels of {g}"),
+            ed.intercept_only(block, f"keeps only the between-{g} variation of the intercept"),
+            ed.uncorrelated(block, "keeps the slope variance but drops the correlations"),
+            ed.penalised("keeps the structure with weakly informative priors on the covariance", block.term.text),
+        ]
+        seen: set[str | None] = set()
+        remedies = []
+        for r in candidates:
+            if r is not None and r.formula not in seen:
+                seen.add(r.formula)
+                remedies.append(r)
+        out.append(Finding(
+            "unsupported_slope", "warning", tuple(params), _evidence(block, test, ctx, index),
+            f"Removing the random slope of {column} from {block.term.text} (its variance and its "
+            f"covariances) raises the criterion by only {test.statistic:.3g} (boundary-corrected p = "
+            f"{test.p_value:.2g}): the data give no evidence that the slope of {column} varies between levels "
+            f"of {g}. Its variance and {block.k - 1} covariance{'s' if block.k > 2 else ''} are parameters the "
+            "data do not support: their estimates are mostly noise, and such fits are often singular or "
+            "unstable (Bates et al. 2015; Matuschek et al. 2017).",
+            tuple(remedies), title=f"no evidence for a random slope of {column} by {g} (p = {test.p_value:.2g})"))
+    return out
+
+
+def _dimension(ctx: Context, index: int, block: ReBlock) -> list[Finding]:
+    test = ctx.dimension_test(index)
+    if test is None or test.p_value <= ALPHA_DIMENSION:
+        return []
+    g, cols = block.group, block.columns
+    last = cols[-1]
+    params = [f"{g}: corr({cols[a]}, {cols[b]})" for a in range(block.k) for b in range(a + 1, block.k)]
+    params.append(f"{g}: {last}")
+    ed = ctx.editor
+    candidates: list[Remedy | None] = [
+        ed.uncorrelated(block, "drops the correlations, the parameters least supported by the data"),
+        ed.intercept_only(block, f"keeps only the between-{g} variation of the intercept"),
+        ed.penalised("keeps the structure with weakly informative priors on the covariance", block.term.text),
+    ]
+    return [Finding(
+        "unsupported_dimension", "warning", tuple(params), _evidence(block, test, ctx, index),
+        f"Restricting the covariance of {block.term.text} to {block.k - 1} dimension"
+        f"{'s' if block.k > 2 else ''} raises the criterion by only {test.statistic:.3g} "
+        f"(boundary-corrected p = {test.p_value:.2g}): the data do not support all {block.k} dimensions. "
+        "The model is over-parameterised: the correlation and the weakest variance are poorly determined, "
+        "which is what makes such fits singular or unstable (Bates et al. 2015).",
+        tuple(r for r in candidates if r is not None),
+        title=f"{block.term.text}: the data do not support all {block.k} dimensions (p = {test.p_value:.2g})")]
 
 
 @register("redundancy", order=3)
 def check_redundancy(ctx: Context) -> list[Finding]:
-    """Likelihood-ratio test of the weakest dimension of every term that is not singular."""
+    """Likelihood-ratio tests of every random slope and every term's weakest dimension (non-singular terms)."""
     info = ctx.information
     if ctx.fit is None or info is None:
         return []
     out = []
     unidentified = {n for c in info.summary.near_null for n, v in c.loadings.items() if abs(v) >= 0.1}
     for term in info.terms:
-        if term.singular or any(n.startswith(f"{ctx.design.blocks[term.block].group}: ") for n in unidentified):
+        block = ctx.design.blocks[term.block]
+        if term.singular or any(n.startswith(f"{block.group}: ") for n in unidentified):
             continue
-        index = term.block
-        block = ctx.design.blocks[index]
-        test = ctx.dimension_test(index)
-        if test is None or test.p_value <= ALPHA_DIMENSION:
-            continue
-        g, cols = block.group, block.columns
-        last = cols[-1]
-        evidence = {"term": block.term.text, "lrt_statistic": test.statistic, "p_value": test.p_value,
-                    "alpha": ALPHA_DIMENSION, "repca_sdev": [float(v) for v in ctx.pca[index].sdev]}
-        ed = ctx.editor
         if block.k == 1:
-            remedies = [ed.drop_term(block, f"the data show no evidence of variation between levels of {g}")]
-            remedies.append(ed.penalised("keeps the term with its variance estimated away from zero",
-                                         block.term.text))
-            out.append(Finding(
-                "weak_variance", "info", (f"{g}: {last}",), evidence,
-                f"Removing {block.term.text} raises the criterion by only {test.statistic:.3g} "
-                f"(boundary-corrected p = {test.p_value:.2g}): the data give little evidence that "
-                f"{last} varies between levels of {g}. The term is identifiable; keep it if the design "
-                "requires it (e.g. repeated measures on the same units).",
-                tuple(remedies), title=f"weak evidence for the variance of {g}: {last} (p = {test.p_value:.2g})"))
+            out += _scalar(ctx, term.block, block)
             continue
-        params = [f"{g}: corr({cols[a]}, {cols[b]})" for a in range(block.k) for b in range(a + 1, block.k)]
-        params.append(f"{g}: {last}")
-        candidates: list[Remedy | None] = [
-            ed.uncorrelated(block, "drops the correlations, the parameters least supported by the data"),
-            ed.drop_slope(block, last, f"removes the dimension of {last} the data do not support"),
-            ed.intercept_only(block, f"keeps only the between-{g} variation of the intercept"),
-            ed.penalised("keeps the structure with weakly informative priors on the covariance", block.term.text),
-        ]
-        out.append(Finding(
-            "unsupported_dimension", "warning", tuple(params), evidence,
-            f"Restricting the covariance of {block.term.text} to {block.k - 1} dimension"
-            f"{'s' if block.k > 2 else ''} raises the criterion by only {test.statistic:.3g} "
-            f"(boundary-corrected p = {test.p_value:.2g}): the data do not support all {block.k} dimensions. "
-            "The model is over-parameterised: the correlation and the weakest variance are poorly determined, "
-            "which is what makes such fits singular or unstable (Bates et al. 2015).",
-            tuple(r for r in candidates if r is not None),
-            title=f"{block.term.text}: the data do not support all {block.k} dimensions "
-                  f"(p = {test.p_value:.2g})"))
+        slopes = _slopes(ctx, term.block, block)
+        out += slopes or _dimension(ctx, term.block, block)
     return out

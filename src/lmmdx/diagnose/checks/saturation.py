@@ -60,10 +60,17 @@ def check_saturation(ctx: Context) -> list[Finding]:
             title=f"residual variance not identifiable: one observation per level of {row.factor}"
             if row.obs_max <= 1 else f"residual variance not identifiable: levels of {row.factor} are saturated",
         ))
+    var_y = float(np.var(ctx.design.y))
+    if var_y == 0.0:
+        return [Finding(
+            "constant_response", "error", ("residual",), {"nobs": n, "value": float(ctx.design.y[0])},
+            f"The response takes the single value {ctx.design.y[0]:g} in all {n} observations: there is no "
+            "variation to attribute to random effects or to the residual, so no variance is identifiable.",
+            title="the response is constant",
+        )]
     if fit is not None:
-        var_y = float(np.var(ctx.design.y))
-        ratio = fit.sigma**2 / var_y if var_y > 0 else float("nan")
-        if np.isfinite(ratio) and ratio < RESIDUAL_COLLAPSE and not saturated:
+        ratio = fit.sigma**2 / var_y
+        if ratio < RESIDUAL_COLLAPSE and not saturated:
             out.append(Finding(
                 "residual_variance_collapsed", "error", ("residual",), {**evidence, "sigma2_over_var_y": ratio},
                 f"The residual variance is estimated at {fit.sigma ** 2:.3g}, {ratio:.2g} of the response's "

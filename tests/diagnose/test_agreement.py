@@ -1,0 +1,40 @@
+"""Refits by every optimiser and from several starts; threads give the same answers."""
+
+from __future__ import annotations
+
+import pytest
+from diagnose_support import fitted
+
+from lmmdx.diagnose.agreement import estimates, optimizer_runs
+from lmmdx.diagnose.parameters import VarCovMap
+from lmmdx.engine import OPTIMIZERS
+
+
+def test_runs_cover_every_optimizer_and_start():
+    runs = optimizer_runs(fitted("sleep"))
+    assert runs[0].start == "fit"
+    assert {r.optimizer for r in runs} == set(OPTIMIZERS)
+    assert {(r.optimizer, r.start) for r in runs if r.optimizer == "bobyqa"} == {
+        ("bobyqa", "fit"), ("bobyqa", "small"), ("bobyqa", "large")}
+    best = min(r.objective for r in runs)
+    for run in runs:
+        assert run.objective == pytest.approx(best, abs=1e-6)
+        assert run.estimates["Subject: (Intercept)"] == pytest.approx(24.7405, rel=1e-3)
+        assert run.estimates["beta: Days"] == pytest.approx(10.4673, rel=1e-5)
+
+
+def test_threads_and_serial_agree():
+    fit = fitted("seed")
+    serial = optimizer_runs(fit, parallel=False)
+    threaded = optimizer_runs(fit, parallel=True)
+    assert [(r.optimizer, r.start, r.objective) for r in serial] == [
+        (r.optimizer, r.start, r.objective) for r in threaded]
+
+
+def test_estimates_are_sds_correlations_sigma_and_beta():
+    fit = fitted("seed")
+    values = estimates(fit, VarCovMap(fit.model, True))
+    assert values["group: corr((Intercept), x)"] == pytest.approx(1.0, abs=1e-6)
+    assert values["group: (Intercept)"] == pytest.approx(1.43603, rel=1e-4)
+    assert values["residual"] == pytest.approx(fit.sigma)
+    assert values["beta: x"] == pytest.approx(1.000947, rel=1e-5)
