@@ -38,3 +38,13 @@ def test_estimates_are_sds_correlations_sigma_and_beta():
     assert values["group: (Intercept)"] == pytest.approx(1.43603, rel=1e-4)
     assert values["residual"] == pytest.approx(fit.sigma)
     assert values["beta: x"] == pytest.approx(1.000947, rel=1e-5)
+
+
+def test_expensive_models_restart_next_to_the_optimum_with_a_budget(monkeypatch):
+    from lmmdx.diagnose import agreement
+
+    monkeypatch.setattr(agreement, "BUDGET_SECONDS", 0.0)
+    runs = agreement.optimizer_runs(fitted("sleep"))
+    assert [r.start for r in runs] == ["fit"] + ["near_optimum"] * (len(OPTIMIZERS) - 1)
+    assert all(r.nevals <= 50 for r in runs[1:])
+    assert min(r.objective for r in runs) == pytest.approx(runs[0].objective, abs=1e-6)

@@ -10,7 +10,6 @@ from diagnose_support import diagnosed, diagnosed_frame, fitted
 from support import REFERENCE, load
 
 import lmmdx
-
 from lmmdx.diagnose import Diagnosis
 
 

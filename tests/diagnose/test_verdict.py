@@ -12,8 +12,9 @@ def _f(code: str, severity: str, title: str, formula: str | None = None) -> Find
 
 
 def test_statuses():
-    assert verdict((), 6, True) == ("ok", "No problem found: the optimum is confirmed by 6 optimiser runs and every "
-                                          "variance-covariance parameter is identifiable from these data.")
+    expected = ("No problem found: the optimum is confirmed by 6 optimiser runs and every "
+                "variance-covariance parameter is identifiable from these data.")
+    assert verdict((), 6, True) == ("ok", expected)
     status, text = verdict((_f("singular_fit", "warning", "singular fit", "y ~ x + (1 | g)"),), 6, True)
     assert status == "over_parameterised"
     assert text == ("This model is over-parameterised for these data: singular fit. First remedy to try: "

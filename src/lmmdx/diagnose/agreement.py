@@ -6,7 +6,8 @@ on small models an evaluation takes tens of microseconds, is dominated by Python
 and holds the GIL, so threads only add overhead and processes cost more to start
 than the whole check (about 50 ms on 2 cores); on large models the evaluation is
 LAPACK work that releases the GIL, and threads pay (InstEval: 13.1 s instead of
-18.6 s for two refits on 2 cores).
+18.6 s for two refits on 2 cores). Refits of expensive models start next to the
+optimum with a budget of evaluations (:data:`BUDGET_SECONDS`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine import OPTIMIZERS
+from ..engine import OPTIMIZERS, Tolerances
 from ..errors import LmmdxError
 from ..fitting import fit_model
 from ..result import Fit
@@ -32,8 +33,11 @@ THREAD_MIN_EVAL_SECONDS = 1e-3
 #: Multipliers of lme4's start (identity factors) for the extra starting points.
 START_SCALES = {"small": 0.1, "large": 3.0}
 #: When the refits from lme4's start would take longer than this (estimated from 200
-#: evaluations each), the alternative optimisers start next to the optimum instead.
+#: evaluations each), the alternative optimisers start next to the optimum instead, with
+#: lme4's tolerances (1e-8) and as many evaluations as fit in this budget.
 BUDGET_SECONDS = 20.0
+#: ... but at least this many evaluations each.
+_MIN_CAPPED_EVALS = 50
 #: Evaluations per refit assumed by the estimate.
 _EVALS_PER_RUN = 200
 
@@ -43,6 +47,7 @@ class _Job:
     optimizer: str
     start_name: str
     start: np.ndarray
+    tolerances: Tolerances | None = None
 
 
 def estimates(fit: Fit, varcov: VarCovMap) -> dict[str, float]:
@@ -80,7 +85,11 @@ def _jobs(fit: Fit, optimizers: tuple[str, ...], cost: float) -> list[_Job]:
     jobs += [_Job(own, label, scale * lme4_start) for label, scale in START_SCALES.items()]
     if cost * _EVALS_PER_RUN * len(jobs) > BUDGET_SECONDS:
         near = np.where(layout.diagonal_mask(), np.maximum(fit.theta_internal, 0.01) * 1.1, fit.theta_internal)
-        jobs = [_Job(name, "near_optimum", near) for name in optimizers if name != own]
+        others = [name for name in optimizers if name != own]
+        workers = min(len(others), os.cpu_count() or 1) or 1
+        cap = max(_MIN_CAPPED_EVALS, int(BUDGET_SECONDS * workers / (cost * max(len(others), 1))))
+        tolerances = Tolerances(ftol_abs=1e-8, xtol_abs=1e-8, maxeval=cap)
+        jobs = [_Job(name, "near_optimum", near, tolerances) for name in others]
     return jobs
 
 
@@ -105,7 +114,8 @@ def optimizer_runs(fit: Fit, optimizers: tuple[str, ...] | None = None,
 
     def run(job: _Job) -> OptimizerRun:
         try:
-            refit = fit_model(fit.model, fit.reml, optimizer=job.optimizer, start=job.start)
+            refit = fit_model(fit.model, fit.reml, optimizer=job.optimizer, start=job.start,
+                              tolerances=job.tolerances)
         except (LmmdxError, np.linalg.LinAlgError, ValueError):
             return OptimizerRun(job.optimizer, job.start_name, None, False, 0, {})
         return OptimizerRun(job.optimizer, job.start_name, refit.objective, refit.converged,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..engine import minimize
+from ..engine import Tolerances, minimize
 from ..result import Fit
 
 __all__ = ["DimensionTest", "TermPCA", "drop_effect", "term_pca", "weakest_dimension"]
@@ -75,6 +75,9 @@ class DimensionTest:
     p_value: float
 
 
+#: Stopping rules of the restricted refits: the statistics are reported to 3 digits and
+#: compared with critical values, so 1e-7 on the criterion is ample.
+_TOLERANCES = Tolerances(ftol_abs=1e-7, xtol_abs=1e-7)
 #: Components of the correlation matrix with a smaller share of the variance are collapsed.
 _COLLAPSED = 1e-6
 
@@ -117,8 +120,9 @@ def _restricted(fit: Fit, fixed: np.ndarray) -> float:
         # the restricted criterion may have a local optimum for each sign of the
         # correlations: start from the estimate and from its mirror image
         mirrored = np.where(layout.diagonal_mask(), base, -base)
-        value = min(reduced(base[free]), *(minimize(reduced, start[free], layout.lower()[free]).fmin
-                                           for start in (base, mirrored)))
+        starts = [base] if np.array_equal(mirrored, base) else [base, mirrored]
+        value = min(reduced(base[free]), *(minimize(reduced, start[free], layout.lower()[free], "bobyqa",
+                                                    _TOLERANCES).fmin for start in starts))
     else:
         value = model.deviance(base, reml)
     return max(float(value - full_value), 0.0) if np.isfinite(value) else float("inf")

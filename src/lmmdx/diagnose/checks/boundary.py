@@ -112,6 +112,8 @@ def _finding(ctx: Context, index: int, term: TermBoundary) -> Finding:
         "dimensions_supported": pca.supported,
         "dimensions_asked": block.k,
         "variances": {cols[j]: float(mat[j, j]) for j in range(block.k)},
+        "collapsed_loadings": [dict(zip(cols, map(float, pca.loadings[:, c]), strict=True))
+                               for c in range(pca.supported, block.k)],
     }
     if term.zero_effects:
         zero = [cols[j] for j in term.zero_effects]
