@@ -1,13 +1,14 @@
 """Refit with every registered optimiser and several starting points (like lme4's ``allFit``).
 
 Each refit is an independent optimisation of the same criterion. Whether to run
-them in parallel is decided from the cost of one criterion evaluation, measured:
-on small models an evaluation takes tens of microseconds, is dominated by Python
-and holds the GIL, so threads only add overhead and processes cost more to start
-than the whole check (about 50 ms on 2 cores); on large models the evaluation is
-LAPACK work that releases the GIL, and threads pay (InstEval: 13.1 s instead of
-18.6 s for two refits on 2 cores). Refits of expensive models start next to the
-optimum with a budget of evaluations (:data:`BUDGET_SECONDS`).
+them in parallel is decided from the cost of one criterion evaluation, measured
+with ``bench/diagnose_speed.py`` on 2 shared cores: on small models (an evaluation
+of 10–20 µs, Python-bound, holding the GIL) threads neither help nor hurt (seed
+example: 0.10–0.15 s either way) and a process pool costs more to start than the
+refits take (0.15–0.21 s); from about 0.1 ms per evaluation the LAPACK work releases
+the GIL and threads pay (2,000 × 50 design: 0.15 s instead of 0.18–0.25 s; InstEval:
+13.1 s instead of 18.6 s for two refits). Refits of expensive models start next to
+the optimum with a budget of evaluations (:data:`BUDGET_SECONDS`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .parameters import VarCovMap
 __all__ = ["BUDGET_SECONDS", "START_SCALES", "THREAD_MIN_EVAL_SECONDS", "optimizer_runs"]
 
 #: Refits run in threads when one criterion evaluation costs at least this.
-THREAD_MIN_EVAL_SECONDS = 1e-3
+THREAD_MIN_EVAL_SECONDS = 1e-4
 #: Multipliers of lme4's start (identity factors) for the extra starting points.
 START_SCALES = {"small": 0.1, "large": 3.0}
 #: When the refits from lme4's start would take longer than this (estimated from 200
