@@ -131,3 +131,25 @@ def test_findings_are_sorted_worst_first_and_carry_their_check():
     assert {f.check for f in d.findings} <= {"saturation", "support", "boundary", "redundancy", "identifiability",
                                              "convergence", "optimizers", "fixed"}
     assert all(f.check for f in d.findings)
+
+
+def test_a_model_that_cannot_be_fitted_is_still_diagnosed(monkeypatch):
+    from diagnose_support import one_per_level
+
+    from lmmdx.design import build_design
+    from lmmdx.diagnose import run
+    from lmmdx.errors import FitError
+    from lmmdx.formula import parse_formula
+
+    def refuse(design, reml=True):
+        raise FitError("the criterion cannot be evaluated on these data")
+
+    monkeypatch.setattr(run, "fit_design", refuse)
+    design = build_design(parse_formula("y ~ x + (1 | id)"), one_per_level(), check_identifiable=False)
+    d = run.diagnose_design(design)
+    assert d.status == "fit_failed"
+    assert d.verdict.startswith("This model could not be fitted to these data (the criterion cannot be evaluated")
+    assert "one observation per level of id" in d.verdict
+    assert d.finding("residual_not_identifiable") is not None
+    assert d.variance_components == () and d.runs == () and d.effective_df is None
+    assert d.support[0].rating == "red"

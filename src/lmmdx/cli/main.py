@@ -92,6 +92,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         corr_text = f" (intercept-slope correlation {corr[0]:.2f})" if corr else ""
         print(f"The fit is singular{corr_text}: the data cannot support every variance-covariance "
               "parameter of (x | group).")
+        print(f'`lmmdx diagnose DATA "{DEMO_FORMULA}"` says which parameters, why, and what to fit instead.')
     else:
         print("The fit is not singular.")
     return 0

@@ -20,14 +20,17 @@ VIF_WARNING = 1e6
 SCALE_RATIO = 1e3
 
 
-def _vif(x: np.ndarray) -> np.ndarray:
+def _vif(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Variance inflation factors of the columns and the condition number of their correlation matrix."""
     sd = x.std(axis=0)
     z = (x - x.mean(axis=0)) / sd
     corr = (z.T @ z) / x.shape[0]
+    eig = np.linalg.eigvalsh(corr)
+    condition = float(eig[-1] / eig[0]) if eig[0] > 0 else float("inf")
     try:
-        return np.diag(np.linalg.inv(corr))
+        return np.diag(np.linalg.inv(corr)), condition
     except np.linalg.LinAlgError:
-        return np.full(x.shape[1], np.inf)
+        return np.full(x.shape[1], np.inf), condition
 
 
 @register("fixed", order=7)
@@ -50,13 +53,14 @@ def check_fixed(ctx: Context) -> list[Finding]:
     varying = [j for j in range(x.shape[1]) if np.ptp(x[:, j]) > 0]
     names = [design.fixed.names[j] for j in varying]
     if len(varying) >= 2:
-        vif = _vif(x[:, varying])
+        vif, condition = _vif(x[:, varying])
         high = {n: float(v) for n, v in zip(names, vif, strict=True) if v > VIF_INFO}
         if high:
             severe = any(v > VIF_WARNING for v in high.values())
             out.append(Finding(
                 "collinear_fixed_effects", "warning" if severe else "info", tuple(high),
-                {"vif": high, "threshold": VIF_WARNING if severe else VIF_INFO},
+                {"vif": high, "threshold": VIF_WARNING if severe else VIF_INFO,
+                 "condition_number": condition},
                 "Variance inflation factors of " + ", ".join(f"{n} ({v:.3g})" for n, v in high.items())
                 + ": these columns are nearly linear combinations of the others, which inflates their standard "
                 "errors" + (" and makes them numerically near-aliased." if severe else
