@@ -48,3 +48,19 @@ def test_expensive_models_restart_next_to_the_optimum_with_a_budget(monkeypatch)
     assert [r.start for r in runs] == ["fit"] + ["near_optimum"] * (len(OPTIMIZERS) - 1)
     assert all(r.nevals <= 50 for r in runs[1:])
     assert min(r.objective for r in runs) == pytest.approx(runs[0].objective, abs=1e-6)
+
+
+def test_agreement_groups_runs_and_measures_spreads():
+    from lmmdx.diagnose.agreement import OBJECTIVE_AGREE, agreement
+    from lmmdx.diagnose.tables import OptimizerRun
+
+    runs = (OptimizerRun("bobyqa", "fit", 10.0, True, 40, {"a": 1.0, "b": 2.0}),
+            OptimizerRun("sbplx", "lme4", 10.0 + OBJECTIVE_AGREE / 2, True, 90, {"a": 1.5, "b": 2.0}),
+            OptimizerRun("cobyla", "lme4", 11.0, True, 90, {"a": 9.0, "b": 9.0}),
+            OptimizerRun("nelder_mead", "lme4", None, False, 0, {}))
+    agree = agreement(runs)
+    assert agree.best is runs[0]
+    assert agree.agreeing == runs[:2] and agree.stopped_short == runs[2:]
+    assert agree.objective_spread == 1.0
+    assert agree.estimate_spread == {"a": 0.5, "b": 0.0}
+    assert agreement((runs[3],)).best is None

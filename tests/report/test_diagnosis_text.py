@@ -27,7 +27,7 @@ def test_payload_carries_everything_and_is_strict_json():
         payload = json.loads(json.dumps(d.to_dict(), allow_nan=False))
         assert set(payload) >= {"formula", "reml", "nobs", "status", "severity", "verdict", "findings",
                                 "variance_components", "information", "support", "optimizer_runs",
-                                "effective_df", "residual_df"}
+                                "objective_spread", "estimate_spread", "effective_df", "residual_df"}
     payload = diagnosed("seed").to_dict()
     finding = payload["findings"][0]
     assert set(finding) == {"code", "severity", "check", "title", "parameters", "evidence", "explanation",
@@ -39,3 +39,7 @@ def test_payload_carries_everything_and_is_strict_json():
     assert vc["residual"]["std_error"] > 0
     assert payload["support"][0]["obs_per_level"] == {"min": 20.0, "median": 20.0, "max": 20.0}
     assert len(payload["optimizer_runs"]) == 6
+    assert 0 <= payload["objective_spread"] < 1e-6
+    assert set(payload["estimate_spread"]) == {"group: (Intercept)", "group: x", "group: corr((Intercept), x)",
+                                               "residual", "beta: (Intercept)", "beta: x"}
+    assert max(payload["estimate_spread"].values()) < 1e-3

@@ -7,20 +7,16 @@
 Each check is one module of :mod:`lmmdx.diagnose.checks`, registered by name.
 """
 
-from .finding import (
-    ACTIONS,
-    SEVERITIES,
-    Diagnosis,
+from .finding import ACTIONS, SEVERITIES, Diagnosis, Finding, Remedy
+from .run import diagnose, diagnose_design
+from .tables import (
     FactorSupport,
-    Finding,
     InformationSummary,
     OptimizerRun,
     ParameterCombination,
-    Remedy,
     SlopeSupport,
     VarianceComponent,
 )
-from .run import diagnose, diagnose_design
 
 __all__ = [
     "ACTIONS",

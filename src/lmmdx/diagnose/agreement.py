@@ -24,10 +24,22 @@ from ..engine import OPTIMIZERS, Tolerances
 from ..errors import LmmdxError
 from ..fitting import fit_model
 from ..result import Fit
-from .finding import OptimizerRun
 from .parameters import VarCovMap
+from .tables import OptimizerRun
 
-__all__ = ["BUDGET_SECONDS", "START_SCALES", "THREAD_MIN_EVAL_SECONDS", "optimizer_runs"]
+__all__ = [
+    "BUDGET_SECONDS",
+    "OBJECTIVE_AGREE",
+    "START_SCALES",
+    "THREAD_MIN_EVAL_SECONDS",
+    "Agreement",
+    "agreement",
+    "optimizer_runs",
+]
+
+#: Runs whose criteria differ by less than this agree on the optimum (criterion units,
+#: −2 log L: a likelihood-ratio statistic of 0.001 changes no test or interval).
+OBJECTIVE_AGREE = 1e-3
 
 #: Refits run in threads when one criterion evaluation costs at least this.
 THREAD_MIN_EVAL_SECONDS = 1e-4
@@ -130,3 +142,46 @@ def optimizer_runs(fit: Fit, optimizers: tuple[str, ...] | None = None,
     else:
         results = [run(job) for job in jobs]
     return (own, *results)
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """How far the runs agree.
+
+    Attributes
+    ----------
+    best : OptimizerRun or None
+        The run with the lowest criterion.
+    agreeing : tuple of OptimizerRun
+        Runs within :data:`OBJECTIVE_AGREE` of the best.
+    stopped_short : tuple of OptimizerRun
+        The others (including failed refits).
+    objective_spread : float or None
+        Largest minus smallest criterion over the runs that returned one.
+    estimate_spread : dict of str to float
+        Largest minus smallest value of each estimate over the agreeing runs.
+    """
+
+    best: OptimizerRun | None
+    agreeing: tuple[OptimizerRun, ...]
+    stopped_short: tuple[OptimizerRun, ...]
+    objective_spread: float | None
+    estimate_spread: dict[str, float]
+
+
+def agreement(runs: tuple[OptimizerRun, ...]) -> Agreement:
+    """Group the runs by whether they reach the best criterion, and measure their spreads."""
+    finished = [r for r in runs if r.objective is not None and np.isfinite(r.objective)]
+    if not finished:
+        return Agreement(None, (), tuple(runs), None, {})
+    best = min(finished, key=lambda r: float(r.objective))  # type: ignore[arg-type]
+    low = float(best.objective)  # type: ignore[arg-type]
+    agreeing = tuple(r for r in finished if float(r.objective) - low <= OBJECTIVE_AGREE)  # type: ignore[arg-type]
+    short = tuple(r for r in runs if r not in agreeing)
+    spread = {}
+    for name in agreeing[0].estimates:
+        values = np.array([r.estimates.get(name, np.nan) for r in agreeing])
+        if np.all(np.isfinite(values)):
+            spread[name] = float(np.ptp(values))
+    objective_spread = max(float(r.objective) for r in finished) - low  # type: ignore[arg-type]
+    return Agreement(best, agreeing, short, objective_spread, spread)

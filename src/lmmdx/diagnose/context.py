@@ -8,14 +8,14 @@ import numpy as np
 
 from ..design import Design
 from ..result import Fit
-from .agreement import optimizer_runs
+from .agreement import Agreement, agreement, optimizer_runs
 from .dimensions import DimensionTest, TermPCA, drop_effect, term_pca, weakest_dimension
-from .finding import FactorSupport, OptimizerRun
 from .hat import effective_df
 from .information import Information, observed_information
 from .profiled import ProfiledDerivatives, profiled_derivatives
 from .remedies import FormulaEditor
 from .support import data_support
+from .tables import FactorSupport, OptimizerRun
 
 __all__ = ["Context"]
 
@@ -64,6 +64,11 @@ class Context:
         if self.fit is None or self.optimizers == ():
             return ()
         return optimizer_runs(self.fit, self.optimizers, self.parallel)
+
+    @cached_property
+    def agreement(self) -> Agreement:
+        """Which runs reach the best criterion, and the spreads of criteria and estimates."""
+        return agreement(self.runs)
 
     @cached_property
     def support(self) -> tuple[FactorSupport, ...]:

@@ -12,38 +12,16 @@ table with asymptotic standard errors and the data-support table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..report.diagnosis_text import diagnosis_text
 from ..report.payload import diagnosis_payload
-from .tables import (
-    FactorSupport,
-    InformationSummary,
-    OptimizerRun,
-    ParameterCombination,
-    SlopeSupport,
-    VarianceComponent,
-)
+from .tables import FactorSupport, InformationSummary, OptimizerRun, VarianceComponent, frozen_mapping
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = [
-    "ACTIONS",
-    "SEVERITIES",
-    "Diagnosis",
-    "FactorSupport",
-    "Finding",
-    "InformationSummary",
-    "OptimizerRun",
-    "ParameterCombination",
-    "Remedy",
-    "Severity",
-    "SlopeSupport",
-    "VarianceComponent",
-    "severity_rank",
-]
+__all__ = ["ACTIONS", "SEVERITIES", "Diagnosis", "Finding", "Remedy", "Severity", "severity_rank"]
 
 Severity = Literal["info", "warning", "error"]
 
@@ -75,10 +53,6 @@ ACTIONS: tuple[str, ...] = (
 def severity_rank(severity: str) -> int:
     """0 for info, 1 for warning, 2 for error."""
     return SEVERITIES.index(severity)
-
-
-def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +117,7 @@ class Finding:
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"unknown severity {self.severity!r}")
-        object.__setattr__(self, "evidence", _frozen_mapping(self.evidence))
+        object.__setattr__(self, "evidence", frozen_mapping(self.evidence))
         object.__setattr__(self, "parameters", tuple(self.parameters))
         object.__setattr__(self, "remedies", tuple(self.remedies))
 
@@ -166,6 +140,12 @@ class Diagnosis:
     support : tuple of FactorSupport
     information : InformationSummary or None
     runs : tuple of OptimizerRun
+        The fit and its refits by other optimisers and from other starts.
+    objective_spread : float or None
+        Largest minus smallest criterion over the runs.
+    estimate_spread : Mapping of str to float
+        Largest minus smallest value of each estimate (SDs, correlations, σ, β) over the
+        runs that reach the best criterion (within 1e-3).
     effective_df : float or None
         Trace of the hat matrix, random effects included.
     residual_df : float or None
@@ -184,9 +164,14 @@ class Diagnosis:
     support: tuple[FactorSupport, ...]
     information: InformationSummary | None
     runs: tuple[OptimizerRun, ...]
+    objective_spread: float | None
+    estimate_spread: Mapping[str, float]
     effective_df: float | None
     residual_df: float | None
     seconds: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "estimate_spread", frozen_mapping(self.estimate_spread))
 
     @property
     def severity(self) -> str | None:

@@ -28,8 +28,8 @@ import numpy as np
 from ..fitting import SINGULAR_TOLERANCE
 from ..result import Fit
 from .differences import Memo, feasible_steps, hessian
-from .finding import InformationSummary, ParameterCombination, VarianceComponent
 from .parameters import VarCovMap
+from .tables import InformationSummary, ParameterCombination, VarianceComponent
 
 __all__ = [
     "CORRELATION_BOUNDARY",

@@ -7,6 +7,7 @@ The remedy step fits these; here they are only written down, each as a
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -15,7 +16,7 @@ from ..design.random import ReBlock
 from ..formula.terms import RandomTerm
 from .finding import Remedy
 
-__all__ = ["FormulaEditor", "split_terms"]
+__all__ = ["FormulaEditor", "ranked", "split_terms"]
 
 _PLAIN = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 
@@ -35,6 +36,25 @@ def split_terms(text: str) -> list[str]:
             current.append(char)
     parts.append("".join(current).strip())
     return [p for p in parts if p]
+
+
+def ranked(candidates: Iterable[Remedy | None]) -> tuple[Remedy, ...]:
+    """The remedies in order, without the missing ones and without repeats of a formula.
+
+    Remedies without a formula, and the penalised fit (whose formula is the model's
+    own), are never repeats.
+    """
+    seen: set[str] = set()
+    out = []
+    for remedy in candidates:
+        if remedy is None:
+            continue
+        if remedy.formula is not None and remedy.action != "penalised_fit":
+            if remedy.formula in seen:
+                continue
+            seen.add(remedy.formula)
+        out.append(remedy)
+    return tuple(out)
 
 
 def _lhs_text(terms: list[str]) -> str:

@@ -12,20 +12,11 @@ from ..errors import FitError
 from ..fitting import fit_design
 from ..result import Fit
 from .checks import ordered
-from .checks.optimizers import OBJECTIVE_AGREE
 from .context import Context
 from .finding import Diagnosis, Finding, severity_rank
 from .verdict import verdict
 
 __all__ = ["diagnose", "diagnose_design"]
-
-
-def _agreeing(ctx: Context) -> int:
-    values = [r.objective for r in ctx.runs if r.objective is not None and np.isfinite(r.objective)]
-    if not values:
-        return 0
-    best = min(values)
-    return sum(1 for v in values if v - best <= OBJECTIVE_AGREE)
 
 
 def _run(ctx: Context, started: float) -> Diagnosis:
@@ -35,7 +26,8 @@ def _run(ctx: Context, started: float) -> Diagnosis:
             findings.append((-severity_rank(finding.severity), position, replace(finding, check=name)))
     findings.sort(key=lambda item: item[:2])
     ordered_findings = tuple(f for _, _, f in findings)
-    status, text = verdict(ordered_findings, _agreeing(ctx), ctx.fit is not None, ctx.fit_error)
+    agree = ctx.agreement
+    status, text = verdict(ordered_findings, len(agree.agreeing), ctx.fit is not None, ctx.fit_error)
     info = ctx.information
     edf = ctx.effective_df
     fit = ctx.fit
@@ -50,6 +42,8 @@ def _run(ctx: Context, started: float) -> Diagnosis:
         support=ctx.support,
         information=info.summary if info is not None else None,
         runs=ctx.runs,
+        objective_spread=agree.objective_spread,
+        estimate_spread=agree.estimate_spread,
         effective_df=edf,
         residual_df=None if edf is None or fit is None else fit.nobs - edf,
         seconds=time.perf_counter() - started,

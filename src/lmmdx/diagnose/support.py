@@ -29,7 +29,7 @@ from ..design import Design
 from ..design.random import ReBlock
 from ..fitting import SINGULAR_TOLERANCE
 from ..result import Fit
-from .finding import FactorSupport, SlopeSupport
+from .tables import FactorSupport, SlopeSupport
 
 __all__ = [
     "LEVELS_PER_PARAMETER",

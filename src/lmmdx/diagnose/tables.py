@@ -16,10 +16,12 @@ __all__ = [
     "ParameterCombination",
     "SlopeSupport",
     "VarianceComponent",
+    "frozen_mapping",
 ]
 
 
-def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+def frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy of a mapping."""
     return MappingProxyType(dict(value))
 
 
@@ -129,7 +131,7 @@ class ParameterCombination:
     loadings: Mapping[str, float]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "loadings", _frozen_mapping(self.loadings))
+        object.__setattr__(self, "loadings", frozen_mapping(self.loadings))
 
     def plain(self) -> str:
         """Plain words: ``"separate a from b"`` for a trade-off of two, else the combination."""
@@ -202,5 +204,5 @@ class OptimizerRun:
     theta_internal: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "estimates", _frozen_mapping(self.estimates))
+        object.__setattr__(self, "estimates", frozen_mapping(self.estimates))
         object.__setattr__(self, "theta_internal", tuple(float(v) for v in self.theta_internal))

@@ -87,37 +87,22 @@ def _support(d: Diagnosis) -> list[str]:
     return lines
 
 
-def _estimate_spread(d: Diagnosis) -> tuple[str, float, float] | None:
-    """The estimate with the largest relative spread among the runs that reach the best criterion."""
-    ok = [r for r in d.runs if r.objective is not None and math.isfinite(r.objective)]
-    if len(ok) < 2:
-        return None
-    best = min(r.objective for r in ok)  # type: ignore[type-var]
-    agreeing = [r for r in ok if r.objective - best <= 1e-3]  # type: ignore[operator]
-    worst: tuple[str, float, float] | None = None
-    for name in agreeing[0].estimates:
-        values = [r.estimates.get(name, math.nan) for r in agreeing]
-        if not all(math.isfinite(v) for v in values):
-            continue
-        width = max(values) - min(values)
-        scale = max(abs(v) for v in values)
-        relative = width / scale if scale > 0 else 0.0
-        if worst is None or relative > worst[2]:
-            worst = (name, width, relative)
-    return worst
-
-
 def _runs(d: Diagnosis) -> list[str]:
     lines = []
-    values = [r.objective for r in d.runs if r.objective is not None]
-    if values:
+    if d.objective_spread is not None:
         lines.append(f"Optimiser check: {len(d.runs)} runs ({', '.join(sorted({r.optimizer for r in d.runs}))}; "
                      f"starts: {', '.join(sorted({r.start for r in d.runs}))}), criterion spread "
-                     f"{_num(max(values) - min(values))}")
-        spread = _estimate_spread(d)
-        if spread is not None:
-            lines.append(f" largest spread of an estimate among runs within 1e-3 of the best criterion: "
-                         f"{spread[0]} {_num(spread[1])} (relative {_num(spread[2])})")
+                     f"{_num(d.objective_spread)}")
+    if d.estimate_spread and d.runs:
+        scale = d.runs[0].estimates
+
+        def relative(item: tuple[str, float]) -> float:
+            size = abs(scale.get(item[0], 0.0))
+            return item[1] / size if size > 0 else item[1]
+
+        name, width = max(d.estimate_spread.items(), key=relative)
+        lines.append(f" largest relative spread of an estimate among the runs at the best criterion: {name} "
+                     f"{_num(width)} (of {_num(scale.get(name))})")
     if d.effective_df is not None and d.residual_df is not None:
         lines.append(f"Effective degrees of freedom (trace of the hat matrix): {d.effective_df:.2f}; residual "
                      f"degrees of freedom left: {d.residual_df:.2f} of {d.nobs}")

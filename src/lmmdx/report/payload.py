@@ -118,6 +118,8 @@ def diagnosis_payload(d: Diagnosis) -> dict[str, Any]:
              "evaluations": r.nevals, "estimates": dict(r.estimates)}
             for r in d.runs
         ],
+        "objective_spread": d.objective_spread,
+        "estimate_spread": dict(d.estimate_spread),
         "effective_df": d.effective_df,
         "residual_df": d.residual_df,
         "seconds": d.seconds,

@@ -8,6 +8,7 @@ from ...fitting import SINGULAR_TOLERANCE
 from ..context import Context
 from ..finding import Finding, Remedy
 from ..information import TermBoundary
+from ..remedies import ranked
 from ..support import LEVELS_PER_PARAMETER
 from .registry import register
 
@@ -59,7 +60,7 @@ def _inward_change(ctx: Context, index: int, term: TermBoundary) -> float | None
     return float(info.varcov.criterion(moved) - info.varcov.criterion(phi))
 
 
-def _remedies(ctx: Context, index: int, term: TermBoundary, unsupported: list[str]) -> list[Remedy]:
+def _remedies(ctx: Context, index: int, term: TermBoundary, unsupported: list[str]) -> tuple[Remedy, ...]:
     block = ctx.design.blocks[index]
     ed = ctx.editor
     out: list[Remedy | None] = []
@@ -71,7 +72,7 @@ def _remedies(ctx: Context, index: int, term: TermBoundary, unsupported: list[st
         if column != "(Intercept)":
             slim = ed.drop_slope(block, column, f"removes the random slope of {column} whose variance the data "
                                                 "do not support")
-            if slim is not None and (only is None or slim.formula != only.formula):
+            if slim is not None and (only is None or slim.formula != only.formula):  # name it intercept_only
                 out.append(slim)
     out.append(only)
     if block.columns == ("(Intercept)",):
@@ -85,13 +86,7 @@ def _remedies(ctx: Context, index: int, term: TermBoundary, unsupported: list[st
         out.append(ed.more_levels(block.group, LEVELS_PER_PARAMETER * n_params,
                                   f"{levels} levels of {block.group} inform {n_params} variance-covariance "
                                   "parameters poorly"))
-    seen: set[str] = set()
-    ranked = []
-    for r in out:
-        if r is not None and (r.formula is None or r.formula not in seen or r.action == "penalised_fit"):
-            seen.add(r.formula or "")
-            ranked.append(r)
-    return ranked
+    return ranked(out)
 
 
 def _finding(ctx: Context, index: int, term: TermBoundary) -> Finding:
@@ -155,7 +150,7 @@ def _finding(ctx: Context, index: int, term: TermBoundary) -> Finding:
         evidence["criterion_increase_into_interior"] = change
     unsupported = [cols[j] for j in term.zero_effects] or own_zero
     return Finding("singular_fit", "warning", tuple(dict.fromkeys(params)), evidence, text,
-                   tuple(_remedies(ctx, index, term, unsupported)), title=title)
+                   _remedies(ctx, index, term, unsupported), title=title)
 
 
 @register("boundary", order=2)

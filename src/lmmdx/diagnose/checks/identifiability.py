@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..context import Context
 from ..finding import Finding, Remedy
 from ..information import ILL_CONDITIONED, NEAR_NULL
+from ..remedies import ranked
 from .registry import register
 
 __all__ = ["check_identifiability"]
@@ -15,25 +16,19 @@ _ZERO_SE_TEXT = (
 )
 
 
-def _remedies(ctx: Context, names: set[str]) -> list[Remedy]:
-    out: list[Remedy] = []
-    seen: set[str | None] = set()
+def _remedies(ctx: Context, names: set[str]) -> tuple[Remedy, ...]:
+    out: list[Remedy | None] = []
     for block in ctx.design.blocks:
-        mine = {n for n in names if n.startswith(f"{block.group}: ")}
-        if not mine:
+        if not any(n.startswith(f"{block.group}: ") for n in names):
             continue
-        candidates = [
+        out += [
             ctx.editor.uncorrelated(block, "removes the correlations, the parameters least determined"),
             ctx.editor.intercept_only(block, f"keeps only the between-{block.group} variation of the intercept"),
             ctx.editor.drop_term(block, f"removes {block.term.text}, whose parameters the data do not separate "
                                         "from the others"),
         ]
-        for r in candidates:
-            if r is not None and r.formula not in seen:
-                seen.add(r.formula)
-                out.append(r)
     out.append(ctx.editor.penalised("priors on the covariances make the information matrix positive definite"))
-    return out
+    return ranked(out)
 
 
 @register("identifiability", order=4)
@@ -56,7 +51,7 @@ def check_identifiability(ctx: Context) -> list[Finding]:
             "singular: along " + "; ".join(combos or ["some direction"]) + " the likelihood does not change, "
             "so the data cannot determine that combination of parameters and their standard errors are "
             "undefined. " + _ZERO_SE_TEXT,
-            tuple(_remedies(ctx, names)),
+            _remedies(ctx, names),
             title="the data cannot " + (summary.near_null[0].plain() if summary.near_null
                                         else "determine all variance parameters"),
         ))
@@ -68,7 +63,7 @@ def check_identifiability(ctx: Context) -> list[Finding]:
             "them is nearly undetermined and the estimates are highly correlated. The smallest eigenvalue is "
             f"{min(summary.eigenvalues):.3g} of the largest (a singular direction would be below "
             f"{NEAR_NULL:g}).",
-            tuple(_remedies(ctx, set(summary.parameters))),
+            _remedies(ctx, set(summary.parameters)),
             title=f"information matrix ill-conditioned (condition number {summary.condition:.3g})",
         ))
     held = [c for c in info.components if c.status == "boundary"]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..agreement import OBJECTIVE_AGREE, Agreement
 from ..context import Context
-from ..finding import Finding, OptimizerRun
+from ..finding import Finding
+from ..tables import OptimizerRun
 from .registry import register
 
 __all__ = ["OBJECTIVE_AGREE", "RIDGE_BETA_SE", "RIDGE_RELATIVE", "check_optimizers"]
 
-#: Runs whose criteria differ by less than this agree on the optimum (criterion units,
-#: −2 log L: a likelihood-ratio statistic of 0.001 changes no test or interval).
-OBJECTIVE_AGREE = 1e-3
 #: Agreeing runs whose relative covariances (internal scale, in units of σ²) differ by more
 #: than this share of their size plus 1e-3 (or β by more than RIDGE_BETA_SE standard errors)
 #: sit on a flat ridge.
@@ -27,43 +26,35 @@ def _psi(ctx: Context, run: OptimizerRun) -> np.ndarray:
     return np.concatenate([(t @ t.T)[np.tril_indices(t.shape[0])] for t in factors])
 
 
-def _ridge(ctx: Context, agreeing: list[OptimizerRun]) -> dict[str, float]:
-    """Parameters that differ materially among agreeing runs → their spread on the user's scale."""
+def _ridge(ctx: Context, agree: Agreement) -> dict[str, float]:
+    """Estimates that differ materially among the agreeing runs → their spread on the user's scale."""
     fit = ctx.fit
     assert fit is not None
-    psis = np.array([_psi(ctx, r) for r in agreeing])
-    size = np.max(np.abs(psis), axis=0)
-    spread = np.ptp(psis, axis=0)
-    material_cov = bool(np.any(spread > RIDGE_RELATIVE * size + 1e-3))
+    psis = np.array([_psi(ctx, r) for r in agree.agreeing])
+    material_cov = bool(np.any(np.ptp(psis, axis=0) > RIDGE_RELATIVE * np.max(np.abs(psis), axis=0) + 1e-3))
     se = dict(zip(fit.fixed_names, fit.std_errors, strict=True))
     out: dict[str, float] = {}
-    names = list(agreeing[0].estimates)
-    for name in names:
-        values = np.array([r.estimates.get(name, np.nan) for r in agreeing])
-        if not np.all(np.isfinite(values)):
-            continue
-        width = float(np.ptp(values))
+    for name, width in agree.estimate_spread.items():
         if name.startswith("beta: "):
             if width > RIDGE_BETA_SE * se[name[6:]]:
                 out[name] = width
-        elif material_cov and width > RIDGE_RELATIVE * float(np.max(np.abs(values))):
-            out[name] = width
+        elif material_cov:
+            size = max(abs(r.estimates[name]) for r in agree.agreeing)
+            if width > RIDGE_RELATIVE * size:
+                out[name] = width
     return out
 
 
 @register("optimizers", order=6)
 def check_optimizers(ctx: Context) -> list[Finding]:
     """Compare the fit with refits by other optimisers and from other starting points."""
-    runs = ctx.runs
-    if ctx.fit is None or len(runs) < 2:
+    runs, agree = ctx.runs, ctx.agreement
+    if ctx.fit is None or len(runs) < 2 or agree.best is None:
         return []
-    own = runs[0]
-    ok = [r for r in runs if r.objective is not None and np.isfinite(r.objective)]
-    best = min(ok, key=lambda r: r.objective)  # type: ignore[arg-type, return-value]
+    own, best = runs[0], agree.best
     best_value = float(best.objective)  # type: ignore[arg-type]
-    objectives = {f"{r.optimizer}/{r.start}": r.objective for r in runs}
-    evidence_base = {"runs": len(runs), "objectives": objectives,
-                     "objective_spread": float(max(r.objective for r in ok) - best_value)}  # type: ignore[type-var]
+    evidence_base = {"runs": len(runs), "objectives": {f"{r.optimizer}/{r.start}": r.objective for r in runs},
+                     "objective_spread": agree.objective_spread, "estimate_spread": agree.estimate_spread}
     out = []
     own_value = float(own.objective)  # type: ignore[arg-type]
     if own_value - best_value > OBJECTIVE_AGREE:
@@ -75,19 +66,18 @@ def check_optimizers(ctx: Context) -> list[Finding]:
             f"{own_value - best_value:.4g} than the reported fit: the reported estimates are not at the optimum.",
             title=f"another optimiser reaches a better optimum (by {own_value - best_value:.3g})",
         ))
-    agreeing = [r for r in ok if float(r.objective) - best_value <= OBJECTIVE_AGREE]  # type: ignore[arg-type]
-    if len(agreeing) >= 2:
-        ridge = _ridge(ctx, agreeing)
+    if len(agree.agreeing) >= 2:
+        ridge = _ridge(ctx, agree)
         if ridge:
             out.append(Finding(
                 "flat_ridge", "warning", tuple(ridge),
-                {**evidence_base, "spread": ridge, "agreeing_runs": len(agreeing)},
-                f"{len(agreeing)} runs reach the same criterion (within {OBJECTIVE_AGREE:g}) at materially "
+                {**evidence_base, "spread": ridge, "agreeing_runs": len(agree.agreeing)},
+                f"{len(agree.agreeing)} runs reach the same criterion (within {OBJECTIVE_AGREE:g}) at materially "
                 "different estimates of " + ", ".join(ridge) + ": the criterion is flat along a ridge, so "
                 "the data do not determine these parameters and the reported values depend on the optimiser.",
                 title="estimates differ at the same optimum (flat ridge)",
             ))
-    short = [r for r in runs if r.objective is None or float(r.objective) - best_value > OBJECTIVE_AGREE]
+    short = agree.stopped_short
     if short and not out:
         out.append(Finding(
             "optimizers_stopped_short", "info", (),

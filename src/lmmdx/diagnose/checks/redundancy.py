@@ -6,6 +6,7 @@ from ...design.random import ReBlock
 from ..context import Context
 from ..dimensions import DimensionTest
 from ..finding import Finding, Remedy
+from ..remedies import ranked
 from .registry import register
 
 __all__ = ["ALPHA_DIMENSION", "check_redundancy"]
@@ -55,12 +56,6 @@ def _slopes(ctx: Context, index: int, block: ReBlock) -> list[Finding]:
             ed.uncorrelated(block, "keeps the slope variance but drops the correlations"),
             ed.penalised("keeps the structure with weakly informative priors on the covariance", block.term.text),
         ]
-        seen: set[str | None] = set()
-        remedies = []
-        for r in candidates:
-            if r is not None and r.formula not in seen:
-                seen.add(r.formula)
-                remedies.append(r)
         out.append(Finding(
             "unsupported_slope", "warning", tuple(params), _evidence(block, test, ctx, index),
             f"Removing the random slope of {column} from {block.term.text} (its variance and its "
@@ -69,7 +64,7 @@ def _slopes(ctx: Context, index: int, block: ReBlock) -> list[Finding]:
             f"of {g}. Its variance and {block.k - 1} covariance{'s' if block.k > 2 else ''} are parameters the "
             "data do not support: their estimates are mostly noise, and such fits are often singular or "
             "unstable (Bates et al. 2015; Matuschek et al. 2017).",
-            tuple(remedies), title=f"no evidence for a random slope of {column} by {g} (p = {test.p_value:.2g})"))
+            ranked(candidates), title=f"no evidence for a random slope of {column} by {g} (p = {test.p_value:.2g})"))
     return out
 
 
@@ -94,7 +89,7 @@ def _dimension(ctx: Context, index: int, block: ReBlock) -> list[Finding]:
         f"(boundary-corrected p = {test.p_value:.2g}): the data do not support all {block.k} dimensions. "
         "The model is over-parameterised: the correlation and the weakest variance are poorly determined, "
         "which is what makes such fits singular or unstable (Bates et al. 2015).",
-        tuple(r for r in candidates if r is not None),
+        ranked(candidates),
         title=f"{block.term.text}: the data do not support all {block.k} dimensions (p = {test.p_value:.2g})")]
 
 

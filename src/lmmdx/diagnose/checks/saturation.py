@@ -6,6 +6,7 @@ import numpy as np
 
 from ..context import Context
 from ..finding import Finding, Remedy
+from ..remedies import ranked
 from .registry import register
 
 __all__ = ["RESIDUAL_COLLAPSE", "RESIDUAL_DF_FRACTION", "RESIDUAL_DF_MIN", "check_saturation"]
@@ -18,18 +19,16 @@ RESIDUAL_DF_FRACTION = 0.05
 RESIDUAL_DF_MIN = 5.0
 
 
-def _remedies(ctx: Context, factors: list[str]) -> list[Remedy]:
-    out: list[Remedy] = []
+def _remedies(ctx: Context, factors: list[str]) -> tuple[Remedy, ...]:
+    out: list[Remedy | None] = []
     for block in ctx.design.blocks:
         if block.group in factors:
             out.append(ctx.editor.drop_term(block, f"with (nearly) one observation per level of {block.group} "
                                                    "its variance is the residual variance"))
-            slim = ctx.editor.intercept_only(block, "fewer random effects per level than observations")
-            if slim is not None:
-                out.append(slim)
+            out.append(ctx.editor.intercept_only(block, "fewer random effects per level than observations"))
     out.append(Remedy("more_levels", None, "collect several observations per level so that within-level "
                                            "variation identifies the residual variance"))
-    return out
+    return ranked(out)
 
 
 @register("saturation", order=0)
@@ -56,7 +55,7 @@ def check_saturation(ctx: Context) -> list[Finding]:
             + " and ".join(row.terms) + " are not separately identifiable; only their sum is. The residual "
             "has zero degrees of freedom of its own, so its variance is not defined by the data, and software "
             "that reports a standard error of zero for it signals this non-identifiability, not precision.",
-            tuple(_remedies(ctx, names)),
+            _remedies(ctx, names),
             title=f"residual variance not identifiable: one observation per level of {row.factor}"
             if row.obs_max <= 1 else f"residual variance not identifiable: levels of {row.factor} are saturated",
         ))
@@ -76,7 +75,7 @@ def check_saturation(ctx: Context) -> list[Finding]:
                 f"The residual variance is estimated at {fit.sigma ** 2:.3g}, {ratio:.2g} of the response's "
                 "variance: the random effects reproduce the data (almost) exactly and the residual variance is "
                 "not identified.",
-                tuple(_remedies(ctx, [b.group for b in ctx.design.blocks])),
+                _remedies(ctx, [b.group for b in ctx.design.blocks]),
                 title="residual variance collapsed to zero",
             ))
         if edf is not None and not saturated and n - edf < max(RESIDUAL_DF_MIN, RESIDUAL_DF_FRACTION * n):
@@ -85,7 +84,7 @@ def check_saturation(ctx: Context) -> list[Finding]:
                 f"The fit uses {edf:.1f} effective degrees of freedom (trace of the hat matrix, random effects "
                 f"included) of {n} observations, leaving {n - edf:.1f} for the residual variance: it is poorly "
                 "determined and easily confused with the random-effects variances.",
-                tuple(_remedies(ctx, [b.group for b in ctx.design.blocks])),
+                _remedies(ctx, [b.group for b in ctx.design.blocks]),
                 title=f"only {n - edf:.1f} residual degrees of freedom",
             ))
     return out

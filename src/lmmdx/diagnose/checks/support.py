@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from ..context import Context
-from ..finding import FactorSupport, Finding, Remedy
+from ..finding import Finding, Remedy
+from ..remedies import ranked
 from ..support import LEVELS_PER_PARAMETER, SINGULAR_REASON, WITHIN_SHARE_ZERO
+from ..tables import FactorSupport
 from .registry import register
 
 __all__ = ["CENTRING_CORRELATION", "check_support"]
@@ -40,7 +42,7 @@ def _confounded(ctx: Context, row: FactorSupport) -> list[Finding]:
             f"{slope.within_share:.2g}): within each level the random slope multiplies a constant, so it is "
             "confounded with the random intercept and its variance is not identifiable from the data. A random "
             "slope needs the covariate to vary within levels.",
-            tuple(r for r in remedies if r is not None),
+            ranked(remedies),
             title=f"random slope of {slope.column} confounded with the intercept of {row.factor}",
         ))
     return out
@@ -52,21 +54,20 @@ def _levels(ctx: Context, row: FactorSupport) -> list[Finding]:
     if row.levels > k:
         return []
     block = blocks[0]
-    remedies = [ctx.editor.fixed_factor(block, f"with {row.levels} levels, {row.factor} is better modelled "
-                                               "as fixed effects"),
-                ctx.editor.drop_term(block, f"{row.levels} levels cannot inform a variance")]
-    slim = ctx.editor.intercept_only(block, "fewer random effects per level")
-    if slim is not None and row.levels >= 2:
-        remedies.insert(0, slim)
-    remedies.append(ctx.editor.more_levels(row.factor, LEVELS_PER_PARAMETER * row.n_params,
-                                           "a variance is estimated from the variation between levels"))
+    remedies: list[Remedy | None] = [
+        ctx.editor.intercept_only(block, "fewer random effects per level") if row.levels >= 2 else None,
+        ctx.editor.fixed_factor(block, f"with {row.levels} levels, {row.factor} is better modelled as fixed effects"),
+        ctx.editor.drop_term(block, f"{row.levels} levels cannot inform a variance"),
+        ctx.editor.more_levels(row.factor, LEVELS_PER_PARAMETER * row.n_params,
+                               "a variance is estimated from the variation between levels"),
+    ]
     return [Finding(
         "too_few_levels", "error", tuple(f"{row.factor}: {c}" for b in blocks for c in b.columns),
         {"factor": row.factor, "levels": row.levels, "random_effects_per_level": k},
         f"{row.factor} has {row.levels} level{'s' if row.levels != 1 else ''} for {k} random effect"
         f"{'s' if k != 1 else ''} per level: the between-level covariance cannot be estimated with full rank "
         "(a variance needs at least two levels, a k x k covariance more than k).",
-        tuple(remedies),
+        ranked(remedies),
         title=f"{row.factor}: {row.levels} level{'s' if row.levels != 1 else ''} for {k} random effects",
     )]
 
@@ -114,7 +115,7 @@ def _weak(ctx: Context, row: FactorSupport) -> list[Finding]:
         {"factor": row.factor, "levels": row.levels, "n_params": row.n_params, "reasons": list(row.reasons)},
         f"The data give {row.factor} limited support: " + "; ".join(row.reasons) + ". Such designs often "
         "produce singular fits or imprecise variance estimates.",
-        tuple(r for r in remedies if r is not None),
+        ranked(remedies),
         title=f"{row.factor}: limited data support ({row.levels} levels, {row.n_params} "
               f"parameter{'s' if row.n_params != 1 else ''})",
     )]
