@@ -24,7 +24,7 @@ import numpy as np
 from ..engine.scaling import relative_factor_to_user
 from ..model import Model
 
-__all__ = ["ParameterSpec", "VarCovMap", "parameter_names", "psd_factor"]
+__all__ = ["ParameterSpec", "VarCovMap", "correlation_name", "parameter_names", "psd_factor", "variance_name"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 #: A relative covariance whose smallest eigenvalue is below −this (relative to its largest)
@@ -54,6 +54,16 @@ class ParameterSpec:
     j: int
 
 
+def variance_name(group: str, column: str) -> str:
+    """``group: column``, the name of a random effect's variance."""
+    return f"{group}: {column}"
+
+
+def correlation_name(group: str, first: str, second: str) -> str:
+    """``group: corr(first, second)``, the name of a covariance (shown as a correlation)."""
+    return f"{group}: corr({first}, {second})"
+
+
 def parameter_names(model: Model) -> tuple[ParameterSpec, ...]:
     """The parameters of a model: per term its variances, then its covariances; the residual last."""
     specs: list[ParameterSpec] = []
@@ -67,10 +77,10 @@ def parameter_names(model: Model) -> tuple[ParameterSpec, ...]:
     for index, block in enumerate(model.design.blocks):
         cols = block.columns
         for a in range(block.k):
-            specs.append(ParameterSpec(unique(f"{block.group}: {cols[a]}"), "variance", index, a, a))
+            specs.append(ParameterSpec(unique(variance_name(block.group, cols[a])), "variance", index, a, a))
         for a in range(block.k):
             for b in range(a + 1, block.k):
-                name = unique(f"{block.group}: corr({cols[a]}, {cols[b]})")
+                name = unique(correlation_name(block.group, cols[a], cols[b]))
                 specs.append(ParameterSpec(name, "covariance", index, a, b))
     specs.append(ParameterSpec("residual", "residual", -1, 0, 0))
     return tuple(specs)

@@ -8,6 +8,7 @@ from ...fitting import SINGULAR_TOLERANCE
 from ..context import Context
 from ..finding import Finding, Remedy
 from ..information import TermBoundary
+from ..parameters import correlation_name, variance_name
 from ..remedies import ranked
 from ..support import LEVELS_PER_PARAMETER
 from .registry import register
@@ -112,11 +113,11 @@ def _finding(ctx: Context, index: int, term: TermBoundary) -> Finding:
     }
     if term.zero_effects:
         zero = [cols[j] for j in term.zero_effects]
-        params += [f"{g}: {c}" for c in zero]
-        params += [f"{g}: corr({cols[a]}, {cols[b]})" for a in range(block.k) for b in range(a + 1, block.k)
+        params += [variance_name(g, c) for c in zero]
+        params += [correlation_name(g, cols[a], cols[b]) for a in range(block.k) for b in range(a + 1, block.k)
                    if a in term.zero_effects or b in term.zero_effects]
         what = " and ".join(zero)
-        title = f"singular fit: the variance of {g}: {what} is zero"
+        title = f"singular fit: the variance of {variance_name(g, what)} is zero"
         text = (f"The variance of {what} between levels of {g} is estimated as exactly zero, on the boundary "
                 f"of the parameter space: the fit is singular. ")
         ratio = _level_mean_ratio(ctx, index)
@@ -130,10 +131,10 @@ def _finding(ctx: Context, index: int, term: TermBoundary) -> Finding:
     else:
         pairs = [(a, b) for a in range(block.k) for b in range(a + 1, block.k)]
         sd = np.sqrt(np.clip(np.diag(mat), 0.0, None))
-        corrs = {f"{g}: corr({cols[a]}, {cols[b]})": float(mat[a, b] / (sd[a] * sd[b])) for a, b in pairs
+        corrs = {correlation_name(g, cols[a], cols[b]): float(mat[a, b] / (sd[a] * sd[b])) for a, b in pairs
                  if sd[a] * sd[b] > 0}
         evidence["correlations"] = corrs
-        params += list(corrs) + [f"{g}: {c}" for c in own_zero if c != "(Intercept)" or len(own_zero) == 1]
+        params += list(corrs) + [variance_name(g, c) for c in own_zero if c != "(Intercept)" or len(own_zero) == 1]
         at_one = [f"{n.split(': ', 1)[1]} = {v:+.2f}" for n, v in corrs.items() if abs(v) > 0.99]
         title = f"singular fit: {block.term.text} supports only {pca.supported} of {block.k} dimensions" + (
             f" ({', '.join(at_one)})" if at_one else "")

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..context import Context
 from ..finding import Finding
+from ..parameters import correlation_name, variance_name
 from .registry import register
 
 __all__ = ["BOUND_IMPROVEMENT", "HESSIAN_MIN_EIGENVALUE", "NEWTON_DECREMENT_TOL", "check_convergence"]
@@ -26,9 +27,9 @@ def _theta_names(ctx: Context) -> list[str]:
     for block in ctx.design.blocks:
         for r, c in zip(*ctx.fit.model.deviance.layout.tril(block.k), strict=True):  # type: ignore[union-attr]
             if r == c:
-                out.append(f"{block.group}: {block.columns[r]}")
+                out.append(variance_name(block.group, block.columns[r]))
             else:
-                out.append(f"{block.group}: corr({block.columns[c]}, {block.columns[r]})")
+                out.append(correlation_name(block.group, block.columns[c], block.columns[r]))
     return out
 
 

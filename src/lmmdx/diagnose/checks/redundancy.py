@@ -6,6 +6,7 @@ from ...design.random import ReBlock
 from ..context import Context
 from ..dimensions import DimensionTest
 from ..finding import Finding, Remedy
+from ..parameters import correlation_name, variance_name
 from ..remedies import ranked
 from .registry import register
 
@@ -30,11 +31,11 @@ def _scalar(ctx: Context, index: int, block: ReBlock) -> list[Finding]:
     remedies = [ed.drop_term(block, f"the data show no evidence of variation between levels of {g}"),
                 ed.penalised("keeps the term with its variance estimated away from zero", block.term.text)]
     return [Finding(
-        "weak_variance", "info", (f"{g}: {column}",), _evidence(block, test, ctx, index),
+        "weak_variance", "info", (variance_name(g, column),), _evidence(block, test, ctx, index),
         f"Removing {block.term.text} raises the criterion by only {test.statistic:.3g} (boundary-corrected "
         f"p = {test.p_value:.2g}): the data give little evidence that {column} varies between levels of {g}. "
         "The term is identifiable; keep it if the design requires it (e.g. repeated measures on the same units).",
-        tuple(remedies), title=f"weak evidence for the variance of {g}: {column} (p = {test.p_value:.2g})")]
+        tuple(remedies), title=f"weak evidence for the variance of {variance_name(g, column)} (p = {test.p_value:.2g})")]
 
 
 def _slopes(ctx: Context, index: int, block: ReBlock) -> list[Finding]:
@@ -47,8 +48,8 @@ def _slopes(ctx: Context, index: int, block: ReBlock) -> list[Finding]:
         test = ctx.effect_test(index, j)
         if test is None or test.p_value <= ALPHA_DIMENSION:
             continue
-        params = [f"{g}: {column}"] + [f"{g}: corr({cols[min(a, j)]}, {cols[max(a, j)]})"
-                                       for a in range(block.k) if a != j]
+        params = [variance_name(g, column)] + [correlation_name(g, cols[min(a, j)], cols[max(a, j)])
+                                               for a in range(block.k) if a != j]
         candidates: list[Remedy | None] = [
             ed.drop_slope(block, column, f"the data show no evidence that the slope of {column} varies "
                                          f"between levels of {g}"),
@@ -74,8 +75,8 @@ def _dimension(ctx: Context, index: int, block: ReBlock) -> list[Finding]:
         return []
     g, cols = block.group, block.columns
     last = cols[-1]
-    params = [f"{g}: corr({cols[a]}, {cols[b]})" for a in range(block.k) for b in range(a + 1, block.k)]
-    params.append(f"{g}: {last}")
+    params = [correlation_name(g, cols[a], cols[b]) for a in range(block.k) for b in range(a + 1, block.k)]
+    params.append(variance_name(g, last))
     ed = ctx.editor
     candidates: list[Remedy | None] = [
         ed.uncorrelated(block, "drops the correlations, the parameters least supported by the data"),

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..context import Context
 from ..finding import Finding, Remedy
+from ..parameters import variance_name
 from ..remedies import ranked
 from .registry import register
 
@@ -45,7 +46,7 @@ def check_saturation(ctx: Context) -> list[Finding]:
     if saturated:
         names = [row.factor for row in saturated]
         row = saturated[0]
-        params = [f"{row.factor}: {c}" for b in ctx.design.blocks if b.group == row.factor for c in b.columns]
+        params = [variance_name(row.factor, c) for b in ctx.design.blocks if b.group == row.factor for c in b.columns]
         out.append(Finding(
             "residual_not_identifiable", "error", (*params, "residual"),
             {**evidence, "factors": names, "obs_per_level_max": row.obs_max},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..context import Context
 from ..finding import Finding, Remedy
+from ..parameters import correlation_name, variance_name
 from ..remedies import ranked
 from ..support import LEVELS_PER_PARAMETER, SINGULAR_REASON, WITHIN_SHARE_ZERO
 from ..tables import FactorSupport
@@ -26,9 +27,9 @@ def _confounded(ctx: Context, row: FactorSupport) -> list[Finding]:
         if slope.within_share >= WITHIN_SHARE_ZERO:
             continue
         block = next(b for b in _blocks(ctx, row.factor) if slope.column in b.columns)
-        params = [f"{row.factor}: {slope.column}"]
+        params = [variance_name(row.factor, slope.column)]
         if "(Intercept)" in block.columns:
-            params.append(f"{row.factor}: corr((Intercept), {slope.column})")
+            params.append(correlation_name(row.factor, "(Intercept)", slope.column))
         remedies: list[Remedy | None] = [
             ctx.editor.drop_slope(block, slope.column, f"{slope.column} is a property of the {row.factor} "
                                                        "level: keep it as a fixed effect only"),
@@ -62,7 +63,7 @@ def _levels(ctx: Context, row: FactorSupport) -> list[Finding]:
                                "a variance is estimated from the variation between levels"),
     ]
     return [Finding(
-        "too_few_levels", "error", tuple(f"{row.factor}: {c}" for b in blocks for c in b.columns),
+        "too_few_levels", "error", tuple(variance_name(row.factor, c) for b in blocks for c in b.columns),
         {"factor": row.factor, "levels": row.levels, "random_effects_per_level": k},
         f"{row.factor} has {row.levels} level{'s' if row.levels != 1 else ''} for {k} random effect"
         f"{'s' if k != 1 else ''} per level: the between-level covariance cannot be estimated with full rank "
@@ -85,7 +86,7 @@ def _centring(ctx: Context, row: FactorSupport) -> list[Finding]:
                                    "the intercept then refers to the covariate's mean, where it is estimated "
                                    "best, and the correlation no longer reflects the choice of origin")
         out.append(Finding(
-            "uncentred_slope", "info", (f"{row.factor}: corr((Intercept), {slope.column})",),
+            "uncentred_slope", "info", (correlation_name(row.factor, "(Intercept)", slope.column),),
             {"covariate": slope.column, "mean_over_sd": slope.origin_ratio, "corr": slope.corr_user,
              "corr_centred": slope.corr_centred},
             f"The zero of {slope.column} lies {slope.origin_ratio:.1f} standard deviations from its mean, so the "
