@@ -201,27 +201,26 @@ def _steps(varcov: VarCovMap, phi: np.ndarray, free: np.ndarray) -> np.ndarray:
     return np.array(steps)
 
 
-def _eigen(h: np.ndarray, names: tuple[str, ...]) -> tuple[InformationSummary, np.ndarray, np.ndarray]:
+def _eigen(h: np.ndarray, names: tuple[str, ...], boundary: tuple[str, ...]) -> InformationSummary:
+    """Eigen-analysis of the information scaled to unit diagonal; near-null directions as combinations."""
     d = np.diag(h)
     if h.size == 0:
-        return InformationSummary(names, (), (), 1.0, (), True), np.zeros(0), np.zeros((0, 0))
+        return InformationSummary(names, boundary, (), 1.0, (), True)
     if not np.all(np.isfinite(h)) or np.any(d <= 0):
         bad = [names[i] for i in range(len(names)) if not (np.isfinite(d[i]) and d[i] > 0)]
         combos = tuple(ParameterCombination(0.0, {n: 1.0}) for n in bad)
-        return InformationSummary(names, (), (), float("inf"), combos, False), np.zeros(0), np.zeros((0, 0))
+        return InformationSummary(names, boundary, (), float("inf"), combos, False)
     scale = 1.0 / np.sqrt(d)
     scaled = h * np.outer(scale, scale)
     w, v = np.linalg.eigh(0.5 * (scaled + scaled.T))
-    top = float(w[-1])
-    rel = w / top
-    pd = bool(w[0] > 0)
-    condition = float(top / w[0]) if pd else float("inf")
+    rel = w / w[-1]
+    positive = bool(w[0] > 0)
     combos = []
-    for k in range(w.size):
-        if rel[k] < NEAR_NULL or (not pd and rel[k] <= 0):
-            vec = v[:, k] * np.sign(v[np.argmax(np.abs(v[:, k])), k])
-            combos.append(ParameterCombination(float(rel[k]), dict(zip(names, map(float, vec), strict=True))))
-    return InformationSummary(names, (), tuple(map(float, rel)), condition, tuple(combos), pd), w, v
+    for k in np.nonzero(rel < NEAR_NULL)[0]:
+        vec = v[:, k] * np.sign(v[np.argmax(np.abs(v[:, k])), k])
+        combos.append(ParameterCombination(float(rel[k]), dict(zip(names, map(float, vec), strict=True))))
+    condition = float(w[-1] / w[0]) if positive else float("inf")
+    return InformationSummary(names, boundary, tuple(map(float, rel)), condition, tuple(combos), positive)
 
 
 def observed_information(fit: Fit) -> Information:
@@ -236,9 +235,7 @@ def observed_information(fit: Fit) -> Information:
     h = hessian(crit, xi0, steps, crit(xi0))
     free_names = tuple(varcov.names[n] for n in face.free)
     boundary = tuple(varcov.names[n] for n in face.held)
-    summary, _, _ = _eigen(h, free_names)
-    summary = InformationSummary(free_names, boundary, summary.eigenvalues, summary.condition,
-                                 summary.near_null, summary.positive_definite)
+    summary = _eigen(h, free_names, boundary)
     covariance, not_identified = _covariance(h, summary, free_names)
     components = _components(varcov, phi, face, covariance, not_identified)
     return Information(varcov, phi, terms, face.free, boundary, h, covariance, summary, components)
