@@ -1,14 +1,15 @@
 """Refit with every registered optimiser and several starting points (like lme4's ``allFit``).
 
 Each refit is an independent optimisation of the same criterion. Whether to run
-them in parallel is decided from the cost of one criterion evaluation, measured
-with ``bench/diagnose_speed.py`` on 2 shared cores: on small models (an evaluation
-of 10–20 µs, Python-bound, holding the GIL) threads neither help nor hurt (seed
-example: 0.10–0.15 s either way) and a process pool costs more to start than the
-refits take (0.15–0.21 s); from about 0.1 ms per evaluation the LAPACK work releases
-the GIL and threads pay (2,000 × 50 design: 0.15 s instead of 0.18–0.25 s; InstEval:
-13.1 s instead of 18.6 s for two refits). Refits of expensive models start next to
-the optimum with a budget of evaluations (:data:`BUDGET_SECONDS`).
+them in parallel is decided at run time from the measured cost of one criterion
+evaluation (``bench/diagnose_speed.py``, 2 shared cores). Below about 0.1 ms an
+evaluation is Python-bound and holds the GIL: threads do not help (seed example,
+idle machine: 0.022 s serial, 0.023 s in threads) and a process pool costs more to
+start than the refits take (0.051 s). Above it the LAPACK work releases the GIL and
+threads pay (2,000 × 50 design on a loaded machine, 0.25 ms per evaluation: 0.15 s
+in threads, 0.18–0.25 s serial; InstEval: 13.1 s instead of 18.6 s for two refits).
+Refits of expensive models start next to the optimum with a budget of evaluations
+(:data:`BUDGET_SECONDS`).
 """
 
 from __future__ import annotations
