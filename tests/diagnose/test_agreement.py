@@ -64,3 +64,14 @@ def test_agreement_groups_runs_and_measures_spreads():
     assert agree.objective_spread == 1.0
     assert agree.estimate_spread == {"a": 0.5, "b": 0.0}
     assert agreement((runs[3],)).best is None
+
+
+def test_every_refit_has_an_evaluation_budget(monkeypatch):
+    from lmmdx.diagnose import agreement
+
+    monkeypatch.setattr(agreement, "BUDGET_SECONDS", 1e-9)
+    monkeypatch.setattr(agreement, "_EVALS_PER_RUN", 0)  # keep the starts from lme4's
+    runs = agreement.optimizer_runs(fitted("sleep"))
+    assert {r.start for r in runs[1:]} == {"lme4", "small", "large"}
+    assert all(r.nevals <= 50 for r in runs[1:])
+    assert any(not r.converged for r in runs[1:])

@@ -46,9 +46,10 @@ OBJECTIVE_AGREE = 1e-3
 THREAD_MIN_EVAL_SECONDS = 1e-4
 #: Multipliers of lme4's start (identity factors) for the extra starting points.
 START_SCALES = {"small": 0.1, "large": 3.0}
-#: When the refits from lme4's start would take longer than this (estimated from 200
-#: evaluations each), the alternative optimisers start next to the optimum instead, with
-#: lme4's tolerances (1e-8) and as many evaluations as fit in this budget.
+#: Time budget of the refits: each may use as many evaluations as fit in it (on the
+#: available cores). When the refits from lme4's start would take longer (estimated from
+#: 200 evaluations each), the alternative optimisers start next to the optimum instead,
+#: with lme4's tolerances (1e-8).
 BUDGET_SECONDS = 20.0
 #: ... but at least this many evaluations each.
 _MIN_CAPPED_EVALS = 50
@@ -91,20 +92,25 @@ def _eval_seconds(fit: Fit) -> float:
     return (time.perf_counter() - start) / count
 
 
+def _cap(cost: float, jobs: int) -> int:
+    """Evaluations per refit so that ``jobs`` refits fit in the budget on the available cores."""
+    workers = max(min(jobs, os.cpu_count() or 1), 1)
+    return max(_MIN_CAPPED_EVALS, int(BUDGET_SECONDS * workers / (max(cost, 1e-9) * max(jobs, 1))))
+
+
 def _jobs(fit: Fit, optimizers: tuple[str, ...], cost: float) -> list[_Job]:
     layout = fit.model.deviance.layout
     lme4_start = layout.start()
     own = fit.optimizer.optimizer
-    jobs = [_Job(name, "lme4", lme4_start) for name in optimizers if name != own]
-    jobs += [_Job(own, label, scale * lme4_start) for label, scale in START_SCALES.items()]
-    if cost * _EVALS_PER_RUN * len(jobs) > BUDGET_SECONDS:
-        near = np.where(layout.diagonal_mask(), np.maximum(fit.theta_internal, 0.01) * 1.1, fit.theta_internal)
-        others = [name for name in optimizers if name != own]
-        workers = min(len(others), os.cpu_count() or 1) or 1
-        cap = max(_MIN_CAPPED_EVALS, int(BUDGET_SECONDS * workers / (cost * max(len(others), 1))))
-        tolerances = Tolerances(ftol_abs=1e-8, xtol_abs=1e-8, maxeval=cap)
-        jobs = [_Job(name, "near_optimum", near, tolerances) for name in others]
-    return jobs
+    others = [name for name in optimizers if name != own]
+    starts = [(name, "lme4", lme4_start) for name in others]
+    starts += [(own, label, scale * lme4_start) for label, scale in START_SCALES.items()]
+    if cost * _EVALS_PER_RUN * len(starts) <= BUDGET_SECONDS:
+        tolerances = Tolerances(maxeval=_cap(cost, len(starts)))
+        return [_Job(name, label, start, tolerances) for name, label, start in starts]
+    near = np.where(layout.diagonal_mask(), np.maximum(fit.theta_internal, 0.01) * 1.1, fit.theta_internal)
+    tolerances = Tolerances(ftol_abs=1e-8, xtol_abs=1e-8, maxeval=_cap(cost, len(others)))
+    return [_Job(name, "near_optimum", near, tolerances) for name in others]
 
 
 def optimizer_runs(fit: Fit, optimizers: tuple[str, ...] | None = None,
