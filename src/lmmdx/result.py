@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .engine import OptTrace
+from .finding import FrozenMapping
 from .model import Model
 from .report.payload import fit_payload
 from .report.text import fit_summary
@@ -17,6 +17,7 @@ from .report.text import fit_summary
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from .diagnose import Diagnosis
     from .inference.anova import AnovaTable
     from .inference.ddf import CoefTest, ContrastTest
     from .inference.intervals import Intervals
@@ -155,7 +156,7 @@ class Fit:
     def __post_init__(self) -> None:
         for name in ("theta", "beta", "vcov_beta", "fitted", "residuals", "theta_internal"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
-        object.__setattr__(self, "ngroups", MappingProxyType(dict(self.ngroups)))
+        object.__setattr__(self, "ngroups", FrozenMapping(self.ngroups))
 
     # -- derived quantities -------------------------------------------------------------
     @property
@@ -287,6 +288,20 @@ class Fit:
 
         tester = Tester(self, ddf)
         return fit_payload(self, tester.coefficients(), tester.check(), intervals)
+
+    def diagnose(self, optimizers: tuple[str, ...] | None = None, parallel: bool | None = None) -> Diagnosis:
+        """Why this fit is (or is not) trustworthy, and what to do: see :func:`lmmdx.diagnose.diagnose`.
+
+        Parameters
+        ----------
+        optimizers : tuple of str, optional
+            Optimisers of the multi-optimiser check (default: all registered; ``()`` skips it).
+        parallel : bool, optional
+            Run the refits in threads (default: decided from the cost of one evaluation).
+        """
+        from .diagnose import diagnose
+
+        return diagnose(self, optimizers=optimizers, parallel=parallel)
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"
