@@ -239,9 +239,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         corr_text = f" (intercept-slope correlation {corr[0]:.2f})" if corr else ""
         print(f"The fit is singular{corr_text}: the data cannot support every variance-covariance "
               "parameter of (x | group).")
-        print(f'`lmmdx diagnose DATA "{DEMO_FORMULA}"` says which parameters, why, and what to fit instead.')
     else:
         print("The fit is not singular.")
+    from ..diagnose import diagnose
+
+    print("\n" + "=" * 100 + "\n")
+    print(diagnose(result).summary())
+    print('\nOn your data: lmmdx diagnose DATA "FORMULA" (lmmdx --help lists the other commands).')
     return 0
 
 
