@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .inference.intervals import Intervals
     from .invariance import InvarianceCheck
 
-__all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "VarComp"]
+__all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "InformationCriteria", "VarComp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +80,36 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+class InformationCriteria:
+    """Log-likelihood, AIC and BIC from ``objective`` (−2 log L, or the REML criterion), ``npar`` and ``nobs``."""
+
+    __slots__ = ()
+    objective: float
+    nobs: int
+
+    @property
+    def npar(self) -> int:
+        """Number of estimated parameters (each result type counts its own)."""
+        raise AttributeError(f"{type(self).__name__} does not count its parameters")
+
+    @property
+    def loglik(self) -> float:
+        """Log-likelihood (restricted log-likelihood for REML fits), −objective/2."""
+        return -0.5 * self.objective
+
+    @property
+    def aic(self) -> float:
+        """Akaike's information criterion."""
+        return self.objective + 2.0 * self.npar
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion."""
+        return self.objective + self.npar * float(np.log(self.nobs))
+
+
 @dataclass(frozen=True, slots=True)
-class Fit:
+class Fit(InformationCriteria):
     """A fitted linear mixed model (estimates on the user's scale).
 
     Attributes
@@ -163,21 +191,6 @@ class Fit:
     def npar(self) -> int:
         """Number of estimated parameters: β, θ and σ."""
         return int(self.beta.size + self.theta.size + 1)
-
-    @property
-    def loglik(self) -> float:
-        """Log-likelihood (restricted log-likelihood for REML fits), −objective/2."""
-        return -0.5 * self.objective
-
-    @property
-    def aic(self) -> float:
-        """Akaike's information criterion."""
-        return self.objective + 2.0 * self.npar
-
-    @property
-    def bic(self) -> float:
-        """Bayesian information criterion."""
-        return self.objective + self.npar * float(np.log(self.nobs))
 
     @property
     def deviance(self) -> float | None:
