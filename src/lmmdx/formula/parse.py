@@ -70,8 +70,6 @@ def parse_formula(text: str) -> ModelFormula:
 @lru_cache(maxsize=256)
 def _parse_cached(text: str) -> ModelFormula:
     """:func:`parse_formula` without the type check (parsing is pure, so it is cached)."""
-    if not isinstance(text, str):
-        raise FormulaError(f"the formula must be a string, not {type(text).__name__}")
     return _Parser(text).parse()
 
 
