@@ -4,6 +4,9 @@
 >>> result = lmmdx.fit("Reaction ~ Days + (Days | Subject)", data)   # doctest: +SKIP
 >>> print(result.summary())                                          # doctest: +SKIP
 
+``fit.diagnose()`` explains why a fit is (or is not) trustworthy; the checks live in
+the :mod:`lmmdx.diagnose` package (whose name is not shadowed by a function here).
+
 The public names are loaded on first use, so ``lmmdx --help`` does not pay for
 numpy, scipy, pandas and formulaic.
 """
@@ -17,7 +20,8 @@ from .errors import DataError, FitError, FormulaError, LmmdxError, LmmdxWarning
 
 if TYPE_CHECKING:
     from .batch import fit_many
-    from .finding import Finding
+    from .diagnose import Diagnosis
+    from .finding import Finding, Remedy
     from .fitting import fit
     from .inference.lrt import compare
     from .remedy import RemedyReport
@@ -31,18 +35,22 @@ _LAZY = {
     "Fit": "lmmdx.result",
     "fit_many": "lmmdx.batch",
     "Finding": "lmmdx.finding",
+    "Remedy": "lmmdx.finding",
+    "Diagnosis": "lmmdx.diagnose",
     "compare": "lmmdx.inference.lrt",
     "RemedyReport": "lmmdx.remedy",
 }
 
 __all__ = [
     "DataError",
+    "Diagnosis",
     "Finding",
     "Fit",
     "FitError",
     "FormulaError",
     "LmmdxError",
     "LmmdxWarning",
+    "Remedy",
     "RemedyReport",
     "__version__",
     "compare",

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .blas import blas_threads_for
 from .design import Design, build_design
 from .design.frame import as_pandas
 from .engine import OptTrace, Solution, Tolerances, minimize
@@ -118,6 +119,13 @@ def fit_model(
     tolerances: Tolerances | None = None,
 ) -> Fit:
     """Optimise the criterion of a prepared :class:`Model` and assemble the :class:`Fit`."""
+    with blas_threads_for(model.deviance.m >= GRADIENT_MIN_ORDER):
+        return _fit_model(model, reml, optimizer, start, tolerances)
+
+
+def _fit_model(
+    model: Model, reml: bool, optimizer: str, start: np.ndarray | None, tolerances: Tolerances | None
+) -> Fit:
     layout = model.deviance.layout
     x0 = layout.start() if start is None else np.asarray(start, dtype=np.float64)
     formula = model.design.formula.text

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .engine import OptTrace
+from .finding import FrozenMapping
 from .model import Model
 from .report.payload import fit_payload
 from .report.text import fit_summary
@@ -17,13 +17,14 @@ from .report.text import fit_summary
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from .diagnose import Diagnosis
     from .inference.anova import AnovaTable
     from .inference.ddf import CoefTest, ContrastTest
     from .inference.intervals import Intervals
     from .invariance import InvarianceCheck
     from .remedy import RemedyReport
 
-__all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "VarComp"]
+__all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "InformationCriteria", "VarComp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +81,36 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+class InformationCriteria:
+    """Log-likelihood, AIC and BIC from ``objective`` (−2 log L, or the REML criterion), ``npar`` and ``nobs``."""
+
+    __slots__ = ()
+    objective: float
+    nobs: int
+
+    @property
+    def npar(self) -> int:
+        """Number of estimated parameters (each result type counts its own)."""
+        raise AttributeError(f"{type(self).__name__} does not count its parameters")
+
+    @property
+    def loglik(self) -> float:
+        """Log-likelihood (restricted log-likelihood for REML fits), −objective/2."""
+        return -0.5 * self.objective
+
+    @property
+    def aic(self) -> float:
+        """Akaike's information criterion."""
+        return self.objective + 2.0 * self.npar
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion."""
+        return self.objective + self.npar * float(np.log(self.nobs))
+
+
 @dataclass(frozen=True, slots=True)
-class Fit:
+class Fit(InformationCriteria):
     """A fitted linear mixed model (estimates on the user's scale).
 
     Attributes
@@ -156,28 +185,13 @@ class Fit:
     def __post_init__(self) -> None:
         for name in ("theta", "beta", "vcov_beta", "fitted", "residuals", "theta_internal"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
-        object.__setattr__(self, "ngroups", MappingProxyType(dict(self.ngroups)))
+        object.__setattr__(self, "ngroups", FrozenMapping(self.ngroups))
 
     # -- derived quantities -------------------------------------------------------------
     @property
     def npar(self) -> int:
         """Number of estimated parameters: β, θ and σ."""
         return int(self.beta.size + self.theta.size + 1)
-
-    @property
-    def loglik(self) -> float:
-        """Log-likelihood (restricted log-likelihood for REML fits), −objective/2."""
-        return -0.5 * self.objective
-
-    @property
-    def aic(self) -> float:
-        """Akaike's information criterion."""
-        return self.objective + 2.0 * self.npar
-
-    @property
-    def bic(self) -> float:
-        """Bayesian information criterion."""
-        return self.objective + self.npar * float(np.log(self.nobs))
 
     @property
     def deviance(self) -> float | None:
@@ -288,6 +302,20 @@ class Fit:
 
         tester = Tester(self, ddf)
         return fit_payload(self, tester.coefficients(), tester.check(), intervals)
+
+    def diagnose(self, optimizers: tuple[str, ...] | None = None, parallel: bool | None = None) -> Diagnosis:
+        """Why this fit is (or is not) trustworthy, and what to do: see :func:`lmmdx.diagnose.diagnose`.
+
+        Parameters
+        ----------
+        optimizers : tuple of str, optional
+            Optimisers of the multi-optimiser check (default: all registered; ``()`` skips it).
+        parallel : bool, optional
+            Run the refits in threads (default: decided from the cost of one evaluation).
+        """
+        from .diagnose import diagnose
+
+        return diagnose(self, optimizers=optimizers, parallel=parallel)
 
     def remedies(self, effects: Sequence[str] | None = None, **options: Any) -> RemedyReport:
         """Alternatives to this model, fitted and compared side by side (see :func:`lmmdx.remedy.remedies`).

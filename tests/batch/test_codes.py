@@ -67,4 +67,5 @@ def test_nonconvergence():
 def test_findings_are_plain_values(reml):
     fit = quiet_fit("y ~ x + (x | group)", load("seed_example.csv"), reml=reml)
     for finding in basic_findings(fit):
-        assert set(finding.to_dict()) == {"code", "severity", "parameters", "evidence", "explanation", "remedies"}
+        assert set(finding.to_dict()) == {"code", "severity", "check", "title", "parameters", "evidence", "explanation",
+                                          "remedies"}

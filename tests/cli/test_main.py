@@ -56,6 +56,8 @@ def test_demo_reports_singular_fit(capsys):
     assert code == 0
     assert "y ~ x + (x | group)" in out
     assert "The fit is singular" in out
+    assert "Verdict: This model is over-parameterised for these data" in out
+    assert "y ~ x + (1 + x || group)" in out  # the first remedy
 
 
 def bad(capsys, *argv: str) -> str:

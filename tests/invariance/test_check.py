@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import pytest
 from support import load
 
 import lmmdx
@@ -92,12 +91,6 @@ def test_duplicate_row_labels_are_handled():
     frame.index = np.zeros(len(frame), dtype=int)
     check = quiet_fit("y ~ x + (x | group)", frame, reml=False).check_invariance()
     assert check.objective_spread <= AGREEMENT_TOLERANCE
-
-
-@pytest.mark.parametrize("severity", ["fatal", ""])
-def test_finding_rejects_unknown_severity(severity):
-    with pytest.raises(ValueError):
-        Finding("x", severity)
 
 
 def test_a_well_determined_three_column_term_is_at_most_info():

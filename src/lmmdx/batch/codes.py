@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..finding import Finding, coefficient_name, correlation_name, sd_name
+from ..finding import Finding, Remedy, coefficient_name, correlation_name, sd_name
 from ..fitting import SINGULAR_TOLERANCE
 from ..result import Fit
 
@@ -65,7 +65,7 @@ def basic_findings(fit: Fit) -> tuple[Finding, ...]:
             BOUNDARY, "warning", params,
             {"theta": [float(v) for v in fit.theta_internal], "tolerance": SINGULAR_TOLERANCE},
             f"Boundary (singular) fit: the data do not support {', '.join(params) or 'every variance component'}.",
-            ("drop the random-effects terms named here, or their correlation",),
+            (Remedy("drop_term", None, "drop the random-effects terms named here, or their correlation"),),
         ))
     if not fit.converged:
         trace = fit.optimizer
@@ -73,13 +73,13 @@ def basic_findings(fit: Fit) -> tuple[Finding, ...]:
             NONCONVERGENCE, "warning", (),
             {"optimizer": trace.optimizer, "status": trace.status, "evaluations": trace.nevals},
             f"The optimizer {trace.optimizer} stopped without converging ({trace.status}).",
-            ("refit with another optimizer",),
+            (Remedy("other_optimizer", None, "refit with another optimizer"),),
         ))
     if fit.dropped_fixed:
         findings.append(Finding(
             RANK_DEFICIENT, "info", tuple(coefficient_name(n) for n in fit.dropped_fixed),
             {"dropped": list(fit.dropped_fixed)},
             "The fixed-effects matrix is rank deficient: aliased columns were dropped.",
-            ("remove the aliased terms from the formula",),
+            (Remedy("drop_fixed", None, "remove the aliased terms from the formula"),),
         ))
     return tuple(findings)

@@ -16,6 +16,7 @@ from typing import Any
 
 __all__ = ["main"]
 
+EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 EXIT_INTERNAL = 3
 
@@ -197,6 +198,41 @@ def _cmd_remedy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    from ..design import build_design
+    from ..diagnose import diagnose_design
+    from ..formula import parse_formula
+    from .io import read_table
+
+    parsed = parse_formula(args.formula)
+    frame = read_table(args.data)
+    design = build_design(parsed, frame, check_identifiable=False)
+    if args.invariance:
+        diagnosis = _diagnose_with_invariance(design, reml=not args.ml)
+    else:
+        diagnosis = diagnose_design(design, reml=not args.ml)
+    if args.json:
+        _print_json(diagnosis.to_dict())
+    else:
+        print(diagnosis.summary())
+    if args.fail_on and diagnosis.at_least(args.fail_on):
+        return EXIT_FINDINGS
+    return 0
+
+
+def _diagnose_with_invariance(design: Any, reml: bool) -> Any:
+    """The diagnosis with the invariance self-test's findings added (when the model can be fitted)."""
+    from ..diagnose import diagnose, diagnose_design
+    from ..errors import FitError
+    from ..fitting import fit_design
+
+    try:
+        fit = fit_design(design, reml=reml)
+    except FitError:
+        return diagnose_design(design, reml=reml)
+    return diagnose(fit).with_findings(fit.check_invariance().findings)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ..design import build_design
     from ..fitting import fit_design
@@ -218,6 +254,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
               "parameter of (x | group).")
     else:
         print("The fit is not singular.")
+    from ..diagnose import diagnose
+
+    print("\n" + "=" * 100 + "\n")
+    print(diagnose(result).summary())
+    print('\nOn your data: lmmdx diagnose DATA "FORMULA" (lmmdx --help lists the other commands).')
     return 0
 
 
@@ -292,6 +333,24 @@ def _parser() -> argparse.ArgumentParser:
                          help="add a parametric-bootstrap p-value from N samples")
     _add_bootstrap_args(compare, "bootstrap")
     compare.set_defaults(run=_cmd_compare)
+    diagnose = sub.add_parser(
+        "diagnose",
+        help="say why a model is singular or does not converge, what the data cannot identify, what to do",
+        description="Fit the model and diagnose it: convergence (several optimisers), boundary, "
+                    "identifiability (observed information, standard errors of the variance components), "
+                    "residual saturation, data support per grouping factor, fixed effects. Models lme4 refuses "
+                    "(one level, one observation per level) are explained rather than rejected.",
+        epilog=f"Exit codes: 0 (or {EXIT_FINDINGS} when a finding reaches the --fail-on severity); "
+               f"{EXIT_ERROR} for bad input.",
+    )
+    _add_model_args(diagnose)
+    diagnose.add_argument("--fail-on", choices=("warning", "error"), default=None,
+                          help=f"exit with code {EXIT_FINDINGS} when a finding is at least this severe "
+                               "(default: always exit 0 after a diagnosis)")
+    diagnose.add_argument("--invariance", action="store_true",
+                          help="also refit with rows permuted, terms reordered, covariates rescaled and levels "
+                               "relabelled, and report any spread as a finding (code 'invariance')")
+    diagnose.set_defaults(run=_cmd_diagnose)
     demo = sub.add_parser("demo", help="fit the bundled seed example, y ~ x + (x | group), and show it is singular")
     demo.add_argument("--json", action="store_true", help="print the fit as JSON")
     demo.set_defaults(run=_cmd_demo)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import NamedTuple
 
 from lmmdx.errors import FormulaError
@@ -62,7 +63,13 @@ def parse_formula(text: str) -> ModelFormula:
     ('1 + x', ['(1 | g)', '(0 + x | g)'])
     """
     if not isinstance(text, str):
-        raise FormulaError(f"the formula must be a string, not {type(text).__name__}")
+        raise FormulaError(f"a formula must be a string, not {type(text).__name__}")
+    return _parse_cached(text)
+
+
+@lru_cache(maxsize=256)
+def _parse_cached(text: str) -> ModelFormula:
+    """:func:`parse_formula` without the type check (parsing is pure, so it is cached)."""
     return _Parser(text).parse()
 
 

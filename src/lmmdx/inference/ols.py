@@ -13,6 +13,7 @@ import numpy as np
 
 from ..design import Design
 from ..errors import FitError
+from ..result import InformationCriteria
 
 __all__ = ["OlsFit", "fit_ols"]
 
@@ -20,7 +21,7 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 @dataclass(frozen=True, slots=True)
-class OlsFit:
+class OlsFit(InformationCriteria):
     """A linear model without random effects, fitted by least squares.
 
     Attributes
@@ -53,21 +54,6 @@ class OlsFit:
     def npar(self) -> int:
         """β and σ."""
         return int(self.beta.size + 1)
-
-    @property
-    def loglik(self) -> float:
-        """Log-likelihood (restricted for REML), −objective/2."""
-        return -0.5 * self.objective
-
-    @property
-    def aic(self) -> float:
-        """Akaike's information criterion."""
-        return self.objective + 2.0 * self.npar
-
-    @property
-    def bic(self) -> float:
-        """Bayesian information criterion."""
-        return self.objective + self.npar * float(np.log(self.nobs))
 
     @property
     def fitted(self) -> np.ndarray:

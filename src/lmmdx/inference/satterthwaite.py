@@ -112,9 +112,10 @@ def satterthwaite_df_1d(info: VarparInformation, contrast: np.ndarray) -> float:
     contrast : ndarray, shape (p,)
     """
     l = np.asarray(contrast, dtype=np.float64)
-    variance = float(l @ info.vcov_beta @ l)
-    grad = np.einsum("i,ijk,j->k", l, info.jacobian, l)
-    denominator = float(grad @ info.vcov_varpar @ grad)
+    with np.errstate(all="ignore"):  # degenerate information: the df is undefined (NaN), not a warning
+        variance = float(l @ info.vcov_beta @ l)
+        grad = np.einsum("i,ijk,j->k", l, info.jacobian, l)
+        denominator = float(grad @ info.vcov_varpar @ grad)
     if denominator <= 0 or not np.isfinite(denominator):
         return float("nan")
     return 2.0 * variance**2 / denominator

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..design import build_design
 from ..errors import LmmdxError
-from ..finding import Finding
+from ..finding import Finding, Remedy
 from ..fitting import fit_design
 from ..result import Fit
 from .compare import OBJECTIVE, estimates, is_correlation, map_onto, relative_difference
@@ -266,9 +266,11 @@ def _finding(check: InvarianceCheck) -> Finding:
             f"Written differently ({best.description}) the model reaches a lower criterion "
             f"({best.objective:.6f} < {check.objective:.6f}): this fit is not at the optimum, and its "
             f"estimates are off by up to {best.estimate_difference:.1e} relative.",
-            (f"refit the model written as in variant '{best.name}' ({best.description}) and report that optimum",
-             "refit with another optimizer (e.g. optimizer='nelder_mead') and keep the lowest criterion",
-             "if the fit is singular, simplify the random-effects terms named here"),
+            (Remedy("rewrite", None, f"refit the model written as in variant '{best.name}' ({best.description}) "
+                    "and report that optimum"),
+             Remedy("other_optimizer", None, "refit with another optimizer (e.g. optimizer='nelder_mead') and "
+                    "keep the lowest criterion"),
+             Remedy("drop_term", None, "if the fit is singular, simplify the random-effects terms named here")),
         )
     failed = check.failures
     if worse or failed or fragile:
@@ -287,8 +289,10 @@ def _finding(check: InvarianceCheck) -> Finding:
         return Finding(
             "invariance", "warning", tuple(fragile or [p.name for p in failed]), evidence,
             explanation[0].upper() + explanation[1:] + ".",
-            ("confirm the optimum with another optimizer (e.g. optimizer='nelder_mead')",
-             "report weakly determined estimates with profile intervals, or simplify the terms involving them"),
+            (Remedy("other_optimizer", None, "confirm the optimum with another optimizer (e.g. "
+                    "optimizer='nelder_mead')"),
+             Remedy("profile_intervals", None, "report weakly determined estimates with profile intervals, or "
+                    "simplify the terms involving them")),
         )
     names = ", ".join(o.name for o in compared)
     return Finding(

@@ -48,7 +48,7 @@ def finding_lines(finding: Finding) -> list[str]:
     lines = [f"{finding.severity}: {finding.code}" + (f" ({', '.join(finding.parameters)})"
                                                       if finding.parameters else "")]
     lines.append(f"  {finding.explanation}")
-    lines.extend(f"  remedy: {remedy}" for remedy in finding.remedies)
+    lines.extend(f"  remedy: {remedy.reason}" for remedy in finding.remedies)
     return lines
 
 

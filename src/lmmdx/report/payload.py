@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ..diagnose.finding import Diagnosis
+    from ..finding import Finding
     from ..inference.anova import AnovaTable
     from ..inference.ddf import CoefTest
     from ..inference.honesty import WaldCheck
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
     from ..inference.lrt import Comparison
     from ..result import Fit
 
-__all__ = ["anova_payload", "clean", "comparison_payload", "fit_payload", "intervals_payload"]
+__all__ = ["anova_payload", "clean", "comparison_payload", "diagnosis_payload", "fit_payload", "intervals_payload"]
 
 
 def clean(value: Any) -> Any:
@@ -140,3 +142,54 @@ def _base(fit: Fit, tests: Sequence[CoefTest] | None, check: WaldCheck | None) -
             },
         }
     )
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    return f.to_dict()
+
+
+def diagnosis_payload(d: Diagnosis) -> dict[str, Any]:
+    """The diagnosis as the ``lmmdx diagnose --json`` object."""
+    info = d.information
+    return clean({
+        "formula": d.formula,
+        "reml": d.reml,
+        "nobs": d.nobs,
+        "status": d.status,
+        "severity": d.severity,
+        "verdict": d.verdict,
+        "findings": [_finding(f) for f in d.findings],
+        "variance_components": [
+            {"parameter": c.parameter, "kind": c.kind, "estimate": c.estimate, "sd_or_corr": c.scale_value,
+             "std_error": c.std_error, "z_value": c.z_value, "status": c.status}
+            for c in d.variance_components
+        ],
+        "information": None if info is None else {
+            "parameters": list(info.parameters),
+            "boundary": list(info.boundary),
+            "eigenvalues": list(info.eigenvalues),
+            "condition_number": info.condition,
+            "positive_definite": info.positive_definite,
+            "near_null": [{"eigenvalue": c.eigenvalue, "loadings": dict(c.loadings), "description": c.describe()}
+                          for c in info.near_null],
+        },
+        "support": [
+            {"factor": s.factor, "levels": s.levels,
+             "obs_per_level": {"min": s.obs_min, "median": s.obs_median, "max": s.obs_max},
+             "n_params": s.n_params, "terms": list(s.terms), "saturated_share": s.saturated_share,
+             "rating": s.rating, "reasons": list(s.reasons),
+             "slopes": [{"column": sl.column, "within_share": sl.within_share, "mean_over_sd": sl.origin_ratio,
+                         "corr": sl.corr_user, "corr_centred": sl.corr_centred} for sl in s.slopes]}
+            for s in d.support
+        ],
+        "optimizer_runs": [
+            {"optimizer": r.optimizer, "start": r.start, "objective": r.objective, "converged": r.converged,
+             "evaluations": r.nevals, "estimates": dict(r.estimates)}
+            for r in d.runs
+        ],
+        "objective_spread": d.objective_spread,
+        "estimate_spread": dict(d.estimate_spread),
+        "effective_df": d.effective_df,
+        "residual_df": d.residual_df,
+        "seconds": d.seconds,
+    })

@@ -1,0 +1,91 @@
+"""Residual saturation: is anything left to estimate the residual variance from?"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..context import Context
+from ..finding import Finding, Remedy
+from ..parameters import variance_name
+from ..remedies import ranked
+from .registry import register
+
+__all__ = ["RESIDUAL_COLLAPSE", "RESIDUAL_DF_FRACTION", "RESIDUAL_DF_MIN", "check_saturation"]
+
+#: σ̂² below this share of the response's variance has collapsed to zero.
+RESIDUAL_COLLAPSE = 1e-6
+#: Fewer residual degrees of freedom (n − trace of the hat matrix) than this share of n ...
+RESIDUAL_DF_FRACTION = 0.05
+#: ... or than this number leave the residual variance poorly determined.
+RESIDUAL_DF_MIN = 5.0
+
+
+def _remedies(ctx: Context, factors: list[str]) -> tuple[Remedy, ...]:
+    out: list[Remedy | None] = []
+    for block in ctx.design.blocks:
+        if block.group in factors:
+            out.append(ctx.editor.drop_term(block, f"with (nearly) one observation per level of {block.group} "
+                                                   "its variance is the residual variance"))
+            out.append(ctx.editor.intercept_only(block, "fewer random effects per level than observations"))
+    out.append(Remedy("more_levels", None, "collect several observations per level so that within-level "
+                                           "variation identifies the residual variance"))
+    return ranked(out)
+
+
+@register("saturation", order=0)
+def check_saturation(ctx: Context) -> list[Finding]:
+    """Structural saturation per factor, residual df from the hat matrix, a collapsed σ̂²."""
+    out = []
+    n = ctx.design.nobs
+    edf = ctx.effective_df
+    fit = ctx.fit
+    evidence: dict[str, object] = {"nobs": n}
+    if edf is not None:
+        evidence.update(effective_df=edf, residual_df=n - edf)
+    saturated = [row for row in ctx.support if row.saturated_share >= 1.0]
+    if saturated:
+        names = [row.factor for row in saturated]
+        row = saturated[0]
+        params = [variance_name(row.factor, c) for b in ctx.design.blocks if b.group == row.factor for c in b.columns]
+        out.append(Finding(
+            "residual_not_identifiable", "error", (*params, "residual"),
+            {**evidence, "factors": names, "obs_per_level_max": row.obs_max},
+            f"Every observation is in a level of {row.factor} with as many random effects as observations "
+            f"(at most {row.obs_max:g} per level): each observation's random effect can absorb its residual, "
+            "so the residual variance and the variance of "
+            + " and ".join(row.terms) + " are not separately identifiable; only their sum is. The residual "
+            "has zero degrees of freedom of its own, so its variance is not defined by the data, and software "
+            "that reports a standard error of zero for it signals this non-identifiability, not precision.",
+            _remedies(ctx, names),
+            title=f"residual variance not identifiable: one observation per level of {row.factor}"
+            if row.obs_max <= 1 else f"residual variance not identifiable: levels of {row.factor} are saturated",
+        ))
+    var_y = float(np.var(ctx.design.y))
+    if var_y == 0.0:
+        return [Finding(
+            "constant_response", "error", ("residual",), {"nobs": n, "value": float(ctx.design.y[0])},
+            f"The response takes the single value {ctx.design.y[0]:g} in all {n} observations: there is no "
+            "variation to attribute to random effects or to the residual, so no variance is identifiable.",
+            title="the response is constant",
+        )]
+    if fit is not None:
+        ratio = fit.sigma**2 / var_y
+        if ratio < RESIDUAL_COLLAPSE and not saturated:
+            out.append(Finding(
+                "residual_variance_collapsed", "error", ("residual",), {**evidence, "sigma2_over_var_y": ratio},
+                f"The residual variance is estimated at {fit.sigma ** 2:.3g}, {ratio:.2g} of the response's "
+                "variance: the random effects reproduce the data (almost) exactly and the residual variance is "
+                "not identified.",
+                _remedies(ctx, [b.group for b in ctx.design.blocks]),
+                title="residual variance collapsed to zero",
+            ))
+        if edf is not None and not saturated and n - edf < max(RESIDUAL_DF_MIN, RESIDUAL_DF_FRACTION * n):
+            out.append(Finding(
+                "few_residual_df", "warning", ("residual",), evidence,
+                f"The fit uses {edf:.1f} effective degrees of freedom (trace of the hat matrix, random effects "
+                f"included) of {n} observations, leaving {n - edf:.1f} for the residual variance: it is poorly "
+                "determined and easily confused with the random-effects variances.",
+                _remedies(ctx, [b.group for b in ctx.design.blocks]),
+                title=f"only {n - edf:.1f} residual degrees of freedom",
+            ))
+    return out
