@@ -131,3 +131,46 @@ def test_not_estimable_effects_are_nan():
         report = lmmdx.fit("y ~ x + w + (1 | group)", data).remedies(["w"])
     fe = report.candidate("fixed_effects")
     assert math.isnan(fe.effect("w").estimate) and "not estimable" in fe.reason
+
+
+@pytest.mark.parametrize(
+    ("data", "formula"),
+    [
+        ("seed_example.csv", "y ~ x + (x | group)"),
+        ("Dyestuff2.csv", "Yield ~ 1 + (1 | Batch)"),
+        ("Pastes.csv", "strength ~ 1 + (1 | batch/cask)"),
+    ],
+)
+def test_every_refit_the_diagnosis_proposes_is_a_candidate(data, formula):
+    fit = _fit(data, formula)
+    report = fit.remedies(thorough=False)
+    refits = [
+        r
+        for f in fit.diagnose().findings
+        for r in f.remedies
+        if r.action in ("uncorrelated", "drop_slope", "intercept_only", "drop_term", "penalised_fit")
+    ]
+    assert refits
+    for remedy in refits:
+        candidate = report.for_remedy(remedy)
+        assert candidate is not None, remedy
+        if remedy.action != "penalised_fit":
+            assert lmmdx.remedy.same_model(candidate.formula, remedy.formula)
+    assert "the diagnosis's remedies are these candidates" in report.summary()
+
+
+def test_seed_links_by_name():
+    fit = _fit("seed_example.csv", "y ~ x + (x | group)")
+    report = fit.remedies(thorough=False)
+    by_action = {r.action: report.for_remedy(r) for f in fit.diagnose().findings for r in f.remedies}
+    assert by_action["uncorrelated"].name == "zero_correlation"
+    assert by_action["intercept_only"].name == "intercept_only"
+    assert by_action["penalised_fit"].name == "penalized"
+    assert by_action["more_levels"] is None
+
+
+def test_candidates_carry_their_diagnosis(seed):
+    assert seed.candidate("maximal").diagnosis.status == "over_parameterised"
+    assert seed.candidate("maximal").verdict == "over_parameterised"
+    assert seed.candidate("lrt_selected").diagnosis.status in ("ok", "caution")
+    assert not seed.candidate("maximal").usable

@@ -20,17 +20,17 @@ from typing import Any, Literal
 import numpy as np
 from scipy import special
 
+from ..diagnose import Diagnosis, diagnose
 from ..errors import LmmdxError
 from ..inference.ddf import Tester
 from ..inference.lrt import compare
 from ..result import Fit
-from .components import pca_reduction, principal_components
+from .components import pca_reduction
 from .fixed import OlsAlternative, cluster_robust, fixed_effects
 from .penalised import PenalizedFit, blme_penalty, fit_penalized
 from .recommend import recommend, sensitivity
 from .refit import FitCache, Refit
 from .result import STRATEGIES, Candidate, EffectEstimate, RemedyReport
-from .seams import verdict
 from .stepwise import LRT_ALPHA, Selection, TermTest, backward_elimination, maximal_feasible
 from .structure import Structure, structure_of
 
@@ -118,7 +118,7 @@ class _Run:
         self.cache = FitCache(fit)
         self.cache.seed(self.full, fit)
         self.mapper: Callable[..., Any] = map
-        self._effects: dict[tuple[object, ...], tuple[EffectEstimate, ...]] = {}
+        self._effects: dict[tuple[object, ...], tuple[tuple[EffectEstimate, ...], Diagnosis]] = {}
 
     def mixed(self, name: str, refit: Refit, reason: str, tests: tuple[TermTest, ...] = ()) -> Candidate:
         structure, fit = refit.structure, refit.fit
@@ -142,7 +142,8 @@ class _Run:
             )
         key = structure.key
         if key not in self._effects:
-            self._effects[key] = _mixed_effects(fit, self.terms)
+            self._effects[key] = (_mixed_effects(fit, self.terms), diagnose(fit))
+        effects, diagnosis = self._effects[key]
         formula = fit.formula if name == "maximal" else structure.formula
         return Candidate(
             name,
@@ -154,11 +155,12 @@ class _Run:
             fit.loglik,
             fit.aic,
             fit.bic,
-            verdict(fit),
+            diagnosis.status,
             reason,
-            self._effects[key],
+            effects,
             tests,
             fit=fit,
+            diagnosis=diagnosis,
         )
 
     # -- strategies, each → list of candidates -------------------------------------------
@@ -176,11 +178,12 @@ class _Run:
         reason = "correlations between random effects set to zero (lme4's ||)"
         if refit.fit is not None:
             test = compare(refit.fit, self.fit)
-            reason += f"; LRT against the maximal model: χ²({test.df}) = {test.statistic:.3g}, p = {test.p_value:.3g}"
+            stat, p = test.statistic, test.p_value
+            reason += f"; LRT against the maximal model: χ²({test.df}) = {stat:.3g}, p = {p:.3g}"
         return [self.mixed("zero_correlation", refit, reason)]
 
     def pca(self) -> list[Candidate]:
-        reduced, notes = pca_reduction(self.full, principal_components(self.fit))
+        reduced, notes = pca_reduction(self.full, self.fit)
         reason = "principal components of the random effects (Bates et al. 2015): " + "; ".join(notes)
         return [self.mixed("pca_reduced", self.cache.fit(reduced), reason)]
 
@@ -279,7 +282,9 @@ class _Run:
             f"boundary (Chung et al. 2013); penalised criterion {pen.criterion:.4f}; {pen.describe()}"
         )
         status = (
-            "ok" if converged and not f.singular else ("optimisers disagree" if not pen.agree else verdict(f))
+            "ok"
+            if converged and not f.singular
+            else ("optimisers disagree" if not pen.agree else "not converged")
         )
         return Candidate(
             "penalized",
@@ -303,8 +308,7 @@ class _Run:
         why = (
             "grouping factors as fixed effects, with their interactions with the random slopes, in "
             "sum-to-zero coding (a slope is the average within-group slope); inference about these "
-            "levels only: "
-            + ", ".join(f"{g} ({n_} levels)" for g, n_ in self.fit.ngroups.items())
+            "levels only: " + ", ".join(f"{g} ({n_} levels)" for g, n_ in self.fit.ngroups.items())
         )
         try:
             fe = fixed_effects(design, self.full)
@@ -370,8 +374,6 @@ class _Run:
             )
         )
         return out
-
-
 
 
 def _mark_duplicates(candidates: list[Candidate]) -> list[Candidate]:
@@ -442,7 +444,12 @@ def remedies(
     run = _Run(fit, terms, select, alpha, thorough)
     maximal = run.mixed("maximal", Refit(run.full, fit), "the model as specified")
     tasks: list[Callable[[], list[Candidate]]] = [
-        run.stepwise, run.penalized, run.zero_correlation, run.pca, run.intercept_only, run.fixed,
+        run.stepwise,
+        run.penalized,
+        run.zero_correlation,
+        run.pca,
+        run.intercept_only,
+        run.fixed,
     ]
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if seconds >= PARALLEL_MIN_SECONDS else 1
@@ -469,9 +476,18 @@ def remedies(
     by_name = {c.name: c for c in candidates}
     chosen, reasons = recommend(by_name, f"{select}_selected", fit.ngroups, verdict_)
     notes = []
+    diagnosis = by_name["maximal"].diagnosis
+    report = RemedyReport(fit.formula, fit.reml, terms, tuple(candidates), chosen, reasons, verdict_)
+    if diagnosis is not None:
+        links = [
+            f"{r.action} ({r.formula}) → {c.name}"
+            for f in diagnosis.findings
+            for r in f.remedies
+            if (c := report.for_remedy(r)) is not None
+        ]
+        if links:
+            notes.append("the diagnosis's remedies are these candidates: " + "; ".join(dict.fromkeys(links)))
     pen = by_name["penalized"].fit
     if isinstance(pen, PenalizedFit):
         notes.append("penalised fit: " + pen.describe())
-    return RemedyReport(
-        fit.formula, fit.reml, terms, tuple(candidates), chosen, reasons, verdict_, tuple(notes)
-    )
+    return replace(report, notes=tuple(notes))

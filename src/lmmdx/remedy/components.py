@@ -1,163 +1,96 @@
-"""Principal components of each grouping factor's random-effects covariance (like lme4's rePCA).
+"""The PCA-reduced model: drop the random effects the principal components say the data do not support.
 
 Bates, Kliegl, Vasishth & Baayen (2015), "Parsimonious mixed models": the number
-of principal components of a random-effects covariance matrix with non-negligible
-variance is the number of dimensions the data support; the others can be dropped.
-The components are computed on the engine's standardised columns, so that the
-verdict does not depend on the units of the covariates (lme4's rePCA uses the
-raw columns; both agree on which components are exactly zero).
+of principal components of a random-effects covariance with non-zero variance is
+the number of dimensions the data support. The components are the diagnosis's
+(:func:`lmmdx.diagnose.dimensions.term_pca`, lme4's ``rePCA`` with loadings on the
+correlation scale), so that the remedy drops exactly what the diagnosis reports as
+collapsed. Which effects go: those loading most on the collapsed components, a
+factor's intercept last (it keeps its intercept while it has a slope).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import formulaic
 import numpy as np
-import scipy.linalg
 
+from ..diagnose.dimensions import TermPCA, term_pca
 from ..result import Fit
 from .structure import INTERCEPT, Structure
 
-__all__ = ["PCA_UNSUPPORTED_SHARE", "FactorComponents", "pca_reduction", "principal_components"]
-
-#: Trailing components that together carry less than this share of a factor's
-#: random-effects variance are "not supported" (Bates et al. 2015 drop components
-#: with essentially zero variance; lme4's summary(rePCA()) prints the cumulative
-#: proportion to three decimals, so 0.5 % is where it starts to read 1.000).
-PCA_UNSUPPORTED_SHARE = 0.005
+__all__ = ["column_effects", "pca_reduction", "unsupported_effects"]
 
 
-@dataclass(frozen=True, slots=True)
-class FactorComponents:
-    """The principal components of one grouping factor's random effects.
-
-    Attributes
-    ----------
-    group : str
-    columns : tuple of str
-        Random-effect columns of the factor, all its terms together (k of them).
-    effects : tuple of str
-        The formula effect each column belongs to (``"1"`` for the intercept).
-    sdev : ndarray, shape (k,)
-        Standard deviations of the components, relative to σ, decreasing.
-    loadings : ndarray, shape (k, k)
-        Column ``j`` is component ``j`` in the basis of ``columns``.
-    """
-
-    group: str
-    columns: tuple[str, ...]
-    effects: tuple[str, ...]
-    sdev: np.ndarray
-    loadings: np.ndarray
-
-    @property
-    def proportions(self) -> np.ndarray:
-        """Share of the factor's variance carried by each component."""
-        var = self.sdev**2
-        total = float(var.sum())
-        return var / total if total > 0 else np.zeros_like(var)
-
-    @property
-    def n_supported(self) -> int:
-        """Components needed to reach ``1 − PCA_UNSUPPORTED_SHARE`` of the variance."""
-        if not np.any(self.sdev > 0):
-            return 0
-        cumulative = np.cumsum(self.proportions)
-        return int(np.searchsorted(cumulative, 1.0 - PCA_UNSUPPORTED_SHARE) + 1)
-
-    def unsupported_effects(self) -> tuple[str, ...]:
-        """Effects to drop so that no more dimensions remain than are supported.
-
-        Effects are ranked by their squared loadings on the unsupported components;
-        the intercept goes last (a factor keeps its intercept while it has a slope).
-        """
-        k = self.sdev.size
-        drop_dims = k - self.n_supported
-        if drop_dims <= 0:
-            return ()
-        unique = tuple(dict.fromkeys(self.effects))
-        if self.n_supported == 0:
-            return unique
-        weight = np.sum(self.loadings[:, self.n_supported :] ** 2, axis=1)
-        score = {
-            e: float(sum(w for w, c in zip(weight, self.effects, strict=True) if c == e)) for e in unique
-        }
-        order = sorted(unique, key=lambda e: (e == INTERCEPT, -score[e]))
-        dropped: list[str] = []
-        dims = 0
-        for effect in order:
-            if dims >= drop_dims:
-                break
-            dropped.append(effect)
-            dims += self.effects.count(effect)
-        return tuple(dropped)
-
-
-def _column_effects(fit: Fit, index: int) -> tuple[str, ...]:
-    """The formula effect of each column of design block ``index``."""
+def column_effects(fit: Fit, index: int) -> tuple[str, ...]:
+    """The formula effect (``"1"``, ``"x"``, ``"f"``) of each column of design block ``index``."""
     block = fit.model.design.blocks[index]
-    effects = tuple(str(t) for t in formulaic.Formula(block.term.lhs.replace("^", "**")))
+    lhs = block.term.lhs.replace("^", "**")
+    effects = tuple(str(t) for t in formulaic.Formula(lhs))
     if len(effects) == block.k:
         return effects
     design = fit.model.design
     frame = design.frame.loc[design.row_index] if design.frame.index.is_unique else design.frame
-    spec = formulaic.model_matrix(block.term.lhs.replace("^", "**"), frame).model_spec
     out = [""] * block.k
-    for term, columns in spec.term_indices.items():
+    for term, columns in formulaic.model_matrix(lhs, frame).model_spec.term_indices.items():
         for c in columns:
             if c < block.k:
                 out[c] = str(term)
     return tuple(out)
 
 
-def principal_components(fit: Fit) -> tuple[FactorComponents, ...]:
-    """Principal components of every grouping factor's random effects, in formula order of the factors."""
-    design = fit.model.design
-    factors = fit.model.deviance.layout.factors(fit.theta_internal)
-    by_group: dict[str, list[int]] = {}
-    for term in design.formula.random:
-        by_group.setdefault(term.group_name, [])
-    for i, block in enumerate(design.blocks):
-        by_group.setdefault(block.group, []).append(i)
-    out = []
-    for group, indices in by_group.items():
-        t = scipy.linalg.block_diag(*[factors[i] for i in indices])
-        values, vectors = np.linalg.eigh(t @ t.T)
-        order = np.argsort(values)[::-1]
-        sdev = np.sqrt(np.maximum(values[order], 0.0))
-        columns = tuple(c for i in indices for c in design.blocks[i].columns)
-        effects = tuple(e for i in indices for e in _column_effects(fit, i))
-        out.append(FactorComponents(group, columns, effects, sdev, vectors[:, order]))
-    return tuple(out)
+def unsupported_effects(pca: TermPCA, effects: tuple[str, ...]) -> tuple[str, ...]:
+    """Effects to drop so that no more dimensions remain than the components support.
+
+    Parameters
+    ----------
+    pca : TermPCA
+        Components of one term, strongest first.
+    effects : tuple of str
+        The effect of each of the term's columns.
+    """
+    k = len(effects)
+    drop_dims = k - pca.supported
+    unique = tuple(dict.fromkeys(effects))
+    if drop_dims <= 0:
+        return ()
+    if pca.supported == 0:
+        return unique
+    weight = np.sum(pca.loadings[:, pca.supported :] ** 2, axis=1)
+    score = {e: float(sum(w for w, c in zip(weight, effects, strict=True) if c == e)) for e in unique}
+    dropped: list[str] = []
+    dims = 0
+    for effect in sorted(unique, key=lambda e: (e == INTERCEPT, -score[e])):
+        if dims >= drop_dims:
+            break
+        dropped.append(effect)
+        dims += effects.count(effect)
+    return tuple(dropped)
 
 
-def pca_reduction(
-    structure: Structure, components: tuple[FactorComponents, ...]
-) -> tuple[Structure, list[str]]:
-    """The structure without the effects the principal components say are unsupported.
+def pca_reduction(structure: Structure, fit: Fit) -> tuple[Structure, list[str]]:
+    """The structure without the effects the principal components of ``fit`` say are unsupported.
 
     Returns
     -------
     Structure
         Possibly with no random-effects block left.
     list of str
-        One line per grouping factor: components supported out of how many, and what is dropped.
+        One line per term: components supported out of how many, and what is dropped.
     """
     notes = []
     reduced = structure
-    for comp in components:
-        k = comp.sdev.size
-        shares = ", ".join(f"{100 * p:.1f}%" for p in comp.proportions)
-        drop = comp.unsupported_effects()
-        if not drop:
-            notes.append(f"{comp.group}: all {k} dimensions supported (variance shares {shares})")
-            continue
-        names = ", ".join("(Intercept)" if e == INTERCEPT else e for e in drop)
-        notes.append(
-            f"{comp.group}: {comp.n_supported} of {k} dimensions supported (variance shares {shares}); "
-            f"dropped {names}"
+    for index, block in enumerate(fit.model.design.blocks):
+        pca = term_pca(fit, index)
+        effects = column_effects(fit, index)
+        shares = ", ".join(f"{100 * p:.1f}%" for p in pca.proportions)
+        drop = unsupported_effects(pca, effects)
+        head = (
+            f"{block.term.text}: {pca.supported} of {block.k} dimensions supported (variance shares {shares})"
         )
+        if not drop:
+            notes.append(head)
+            continue
+        notes.append(head + "; dropped " + ", ".join("(Intercept)" if e == INTERCEPT else e for e in drop))
         for effect in drop:
-            reduced = reduced.without(comp.group, effect)
+            reduced = reduced.without(block.group, effect)
     return reduced, notes

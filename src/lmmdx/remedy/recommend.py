@@ -112,8 +112,9 @@ def recommend(
     maximal = candidates["maximal"]
     few = {g: n for g, n in ngroups.items() if n < MIN_LEVELS}
     robust = candidates.get("cluster_robust")
-    if maximal.fit is not None and (maximal.singular or not maximal.converged):
-        reasons.append(f"the model as specified is not usable as it stands: {maximal.verdict}")
+    if maximal.fit is not None and not maximal.usable:
+        said = maximal.diagnosis.verdict if maximal.diagnosis is not None else maximal.verdict
+        reasons.append(f"the model as specified is not usable as it stands: {said}")
     chosen: str | None = None
     if few and robust is not None and robust.fit is not None:
         names = ", ".join(f"{g} has {n} levels" for g, n in few.items())
@@ -133,7 +134,7 @@ def recommend(
                 selection,
                 (
                     "the simplification procedure (backward elimination from the maximal feasible structure) "
-                    "selects it, and it converges without a singular fit"
+                    "selects it, and its diagnosis finds it sound"
                 ),
             ),
             ("maximal_feasible", "it is the largest structure that converges without a singular fit"),

@@ -45,7 +45,9 @@ def analysis_frame(design: Design) -> tuple[pd.DataFrame, str | None]:
     if frame.index.is_unique:
         rows = frame.loc[design.row_index]
     else:  # the same rows, found by position, keeping their labels (refits then have the same row_index)
-        positions = build_design(design.formula, frame.reset_index(drop=True), check_identifiable=False).row_index
+        positions = build_design(
+            design.formula, frame.reset_index(drop=True), check_identifiable=False
+        ).row_index
         rows = frame.iloc[positions]
     name = design.formula.response
     if name in rows.columns and np.array_equal(rows[name].to_numpy(dtype=np.float64), design.y):

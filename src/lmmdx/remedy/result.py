@@ -11,12 +11,34 @@ from .stepwise import TermTest
 from .structure import same_model
 
 if TYPE_CHECKING:
+    from ..diagnose import Diagnosis
+    from ..finding import Remedy
     from ..result import Fit
     from .fixed import OlsAlternative
     from .penalised import PenalizedFit
 
-__all__ = ["METHODS", "STRATEGIES", "Candidate", "EffectEstimate", "EffectSensitivity", "RemedyReport", "Sensitivity"]
+__all__ = [
+    "METHODS",
+    "STRATEGIES",
+    "USABLE_STATUSES",
+    "Candidate",
+    "EffectEstimate",
+    "EffectSensitivity",
+    "RemedyReport",
+    "Sensitivity",
+]
 
+#: Diagnosis statuses of a mixed model that may be recommended (lmmdx.diagnose.verdict).
+USABLE_STATUSES = ("ok", "caution")
+#: Diagnosis remedies (lmmdx.finding.ACTIONS) carried out by one candidate whatever their formula ...
+_BY_ACTION = {"penalised_fit": "penalized", "fixed_factor": "fixed_effects"}
+#: ... and those carried out by the candidate with the same model as their formula (this one if it is).
+_BY_FORMULA: dict[str, str | None] = {
+    "uncorrelated": "zero_correlation",
+    "drop_slope": None,
+    "intercept_only": "intercept_only",
+    "drop_term": None,
+}
 #: How a candidate was fitted.
 METHODS = ("reml", "ml", "penalized", "fixed_effects", "cluster_robust")
 #: The strategies, in the order of the report (``aic_selected`` replaces ``lrt_selected``
@@ -84,7 +106,8 @@ class Candidate:
         (Restricted) log-likelihood and criteria; NaN for the cluster-robust fit. Only
         candidates with the same fixed part and method are comparable.
     verdict : str
-        The diagnosis in one line.
+        The diagnosis's status for mixed models (``ok``, ``caution``, ``over_parameterised``,
+        ...); for the other methods, whether the fit is sound.
     reason : str
         Why the candidate was proposed, with the tests behind it.
     effects : tuple of EffectEstimate
@@ -94,6 +117,8 @@ class Candidate:
         An earlier candidate that is the same model.
     fit : Fit, PenalizedFit, OlsAlternative or None
         The underlying fit (None when the candidate could not be fitted).
+    diagnosis : Diagnosis or None
+        The diagnosis of a mixed-model candidate's fit (its ``status`` is the verdict).
     """
 
     name: str
@@ -111,11 +136,14 @@ class Candidate:
     tests: tuple[TermTest, ...] = ()
     same_as: str | None = None
     fit: Fit | PenalizedFit | OlsAlternative | None = None
+    diagnosis: Diagnosis | None = None
 
     @property
     def usable(self) -> bool:
-        """Fitted, converged and not singular."""
-        return self.fit is not None and self.converged and not self.singular
+        """Fitted, converged, not singular, and (for mixed models) diagnosed ``ok`` or ``caution``."""
+        if self.fit is None or not self.converged or self.singular:
+            return False
+        return self.diagnosis is None or self.diagnosis.status in USABLE_STATUSES
 
     def effect(self, term: str) -> EffectEstimate:
         """The estimate of ``term``."""
@@ -212,15 +240,42 @@ class RemedyReport:
         return self.candidate(self.selected)
 
     def find(self, formula: str, method: str | None = None) -> Candidate | None:
-        """The first candidate fitting the model ``formula`` (however it is spelled)."""
+        """The first candidate fitting the model ``formula`` (however it is spelled).
+
+        The fixed-effects alternative is never matched by formula: its sum-to-zero
+        coding makes it a different parameterisation of R's ``y ~ x * g``.
+        """
         for candidate in self.candidates:
-            if method is not None and candidate.method != method:
+            if candidate.fit is None or candidate.method == "fixed_effects":
                 continue
-            if candidate.method in ("fixed_effects", "cluster_robust"):
+            if method is not None and candidate.method != method:
                 continue
             if same_model(candidate.formula, formula):
                 return candidate
         return None
+
+    def for_remedy(self, remedy: Remedy) -> Candidate | None:
+        """The candidate that carries out one of the diagnosis's remedies (None for actions that are
+        not a refit, such as collecting more levels)."""
+        if remedy.action in _BY_ACTION:
+            return self.candidate(_BY_ACTION[remedy.action])
+        if remedy.formula is None or remedy.action not in _BY_FORMULA:
+            return None
+        preferred = _BY_FORMULA[remedy.action]
+        if preferred is not None:
+            candidate = self.candidate(preferred) if preferred in self.names else None
+            if (
+                candidate is not None
+                and candidate.fit is not None
+                and same_model(candidate.formula, remedy.formula)
+            ):
+                return candidate
+        return self.find(remedy.formula)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The candidates' names, in order."""
+        return tuple(c.name for c in self.candidates)
 
     def summary(self) -> str:
         """The side-by-side table, the sensitivity verdict and the recommendation."""

@@ -99,6 +99,8 @@ def remedy_text(report: RemedyReport) -> str:
         lines.append(f"  {c.name}: {c.reason}")
     lines += ["", f"Sensitivity: {report.sensitivity.verdict}"]
     lines += [f"  {r}" for r in report.sensitivity.reasons]
+    if report.notes:
+        lines += ["", "Notes:", *(f"  {n}" for n in report.notes)]
     chosen = report.selected_candidate
     lines += ["", f"Recommendation: {chosen.name} ({chosen.formula}, {chosen.method})"]
     lines += [f"  - {r}" for r in report.recommendation]
