@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import formulaic
 
+from ..diagnose.parameters import variance_name
 from ..errors import FormulaError
 from ..formula import ModelFormula, parse_formula
 
@@ -67,7 +68,7 @@ class CovBlock:
 
 def parameter_name(group: str, effect: str) -> str:
     """A random effect's name as the diagnosis prints it: ``"group: x"``, ``"group: (Intercept)"``."""
-    return f"{group}: {'(Intercept)' if effect == INTERCEPT else effect}"
+    return variance_name(group, "(Intercept)" if effect == INTERCEPT else effect)
 
 
 @lru_cache(maxsize=256)
