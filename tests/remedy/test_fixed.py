@@ -75,3 +75,11 @@ def test_a_between_group_covariate_is_not_estimable_with_group_fixed_effects():
         fit = lmmdx.fit("y ~ x + w + (1 | group)", data)
     fe = fixed_effects(fit.model.design, structure_of(fit.formula))
     assert fe.dropped == ("w",) and "w" not in fe.names and "x" in fe.names
+
+
+def test_fixed_effects_criteria_count_every_coefficient():
+    fit = _fit("seed_example.csv", "y ~ x + (x | group)")
+    fe = fixed_effects(fit.model.design, structure_of(fit.formula))
+    # 16 coefficients (intercept, slope, 7 + 7 sum-coded group and slope contrasts) and σ
+    assert fe.aic == pytest.approx(-2 * fe.loglik + 2 * 17)
+    assert fe.bic == pytest.approx(-2 * fe.loglik + 17 * np.log(160))

@@ -331,7 +331,6 @@ class _Run:
                 )
             )
         else:
-            n, k = fe.nobs, fe.rank + 1
             note = f"; not estimable here: {', '.join(fe.dropped)}" if fe.dropped else ""
             out.append(
                 Candidate(
@@ -342,8 +341,8 @@ class _Run:
                     False,
                     1,
                     fe.loglik,
-                    -2 * fe.loglik + 2 * k,
-                    -2 * fe.loglik + k * math.log(n),
+                    fe.aic,
+                    fe.bic,
                     "ok" if not fe.dropped else "some effects not estimable",
                     why + note,
                     _ols_effects(fe, self.terms),

@@ -62,8 +62,8 @@ class OlsAlternative:
         Degrees of freedom of each coefficient's t test.
     sigma : float
         Residual SD (RSS / (n − rank)).
-    loglik : float
-        Gaussian log-likelihood at the ML estimate of σ.
+    loglik, aic, bic : float
+        Gaussian log-likelihood at the ML estimate of σ, and the criteria from it.
     nobs : int
     cluster : GroupingFactor or None
         The clustering of the CR2 covariance (None: classical OLS covariance).
@@ -77,25 +77,17 @@ class OlsAlternative:
     df: np.ndarray
     sigma: float
     loglik: float
+    aic: float
+    bic: float
     nobs: int
     cluster: GroupingFactor | None
 
-    @property
-    def rank(self) -> int:
-        """Number of estimated coefficients."""
-        return int(self.beta.size)
 
-
-def _least_squares(design: Design, X: np.ndarray, names: tuple[str, ...]) -> OlsFit:
-    """OLS of the design's response on ``X`` (σ² = RSS / (n − p), its classical covariance)."""
-    return fit_ols(replace(design, fixed=FixedEffects(X, names, ()), blocks=()), reml=True)
-
-
-def _ml_loglik(ols: OlsFit) -> float:
-    """Gaussian log-likelihood at the ML estimate of σ, from the REML-scaled OLS fit."""
-    n, p = ols.nobs, ols.beta.size
-    rss = ols.sigma**2 * (n - p)
-    return -0.5 * n * (np.log(2.0 * np.pi * rss / n) + 1.0)
+def _least_squares(design: Design, X: np.ndarray, names: tuple[str, ...]) -> tuple[OlsFit, OlsFit]:
+    """OLS of the design's response on ``X``: σ² = RSS / (n − p) with its classical covariance,
+    and the ML fit whose log-likelihood, AIC and BIC are reported."""
+    ols = replace(design, fixed=FixedEffects(X, names, ()), blocks=())
+    return fit_ols(ols, reml=True), fit_ols(ols, reml=False)
 
 
 def _sum_coding(factor: GroupingFactor) -> np.ndarray:
@@ -157,7 +149,7 @@ def fixed_effects(design: Design, structure: Structure) -> OlsAlternative:
     alias = aliased_columns(full)
     kept = np.nonzero(~alias)[0]
     columns = tuple(str(owner[j]) if owner[j] is not None else f".factor{j}" for j in kept)
-    ols = _least_squares(design, full[:, kept], columns)
+    ols, ml = _least_squares(design, full[:, kept], columns)
     n, rank = design.nobs, kept.size
     index = [i for i, j in enumerate(kept) if owner[j] is not None]
     terms = [_sum_coded(g) for g in factors]
@@ -171,7 +163,9 @@ def fixed_effects(design: Design, structure: Structure) -> OlsAlternative:
         vcov=ols.vcov_beta[np.ix_(index, index)],
         df=np.full(len(index), float(n - rank)),
         sigma=ols.sigma,
-        loglik=_ml_loglik(ols),
+        loglik=ml.loglik,
+        aic=ml.aic,
+        bic=ml.bic,
         nobs=n,
         cluster=None,
     )
@@ -229,7 +223,7 @@ def cr2(
 def cluster_robust(design: Design, structure: Structure) -> OlsAlternative:
     """OLS of the user's fixed part with CR2 SEs, clustered by the grouping factor with fewest levels."""
     X = design.X
-    ols = _least_squares(design, X, design.fixed.names)
+    ols, ml = _least_squares(design, X, design.fixed.names)
     bread = np.linalg.inv(X.T @ X)
     factor = min((b.factor for b in design.blocks), key=lambda f: f.nlevels)
     vcov, df = cr2(X, design.y - X @ ols.beta, bread, factor.codes)
@@ -242,7 +236,9 @@ def cluster_robust(design: Design, structure: Structure) -> OlsAlternative:
         vcov=vcov,
         df=df,
         sigma=ols.sigma,
-        loglik=_ml_loglik(ols),
+        loglik=ml.loglik,
+        aic=ml.aic,
+        bic=ml.bic,
         nobs=n,
         cluster=factor,
     )
