@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..blas import blas_threads_for_model
 from .derivatives import hessian, jacobian
 from .varpar import VarparCriterion
 
@@ -74,6 +75,11 @@ class VarparInformation:
 
 def varpar_information(fit: Fit) -> VarparInformation:
     """Hessian of the criterion and Jacobian of Var(β̂) over ``(θ, σ)`` at the fit."""
+    with blas_threads_for_model(fit.model):
+        return _varpar_information(fit)
+
+
+def _varpar_information(fit: Fit) -> VarparInformation:
     crit = VarparCriterion(fit.model, fit.reml)
     varpar = np.append(np.asarray(fit.theta, dtype=np.float64), fit.sigma)
     h = hessian(crit, varpar)
