@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from diagnose_support import fitted
 
-from lmmdx.diagnose.parameters import VarCovMap, parameter_names, psd_factor
+from lmmdx.diagnose.parameters import VarCovMap, parameter_names
+from lmmdx.engine.scaling import psd_factor
 
 
 def test_names_are_as_the_user_wrote_them():

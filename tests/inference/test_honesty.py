@@ -22,12 +22,12 @@ def test_regular_fit_is_not_flagged():
 def test_singular_fit_names_the_boundary_and_points_elsewhere():
     fit = reference_fit("seed_example_slope_reml")
     check = wald_check(fit, varpar_information(fit).eigenvalues)
-    assert check.broken and check.boundary == ("group.x",)
+    assert check.broken and check.boundary == ("group: x",)
     assert "profile" in check.message and "bootstrap" in check.message
     summary = fit.summary()
     rows = [line for line in summary.splitlines() if line.startswith((" (Intercept) ", " x   "))]
     assert len(rows) == 2 and all(row.endswith(" !") for row in rows)
-    assert "group.x on the boundary" in summary
+    assert "group: x on the boundary" in summary
     payload = fit.to_dict()
     assert payload["inference"]["wald_reliable"] is False
     assert not any(fe["wald_reliable"] for fe in payload["fixed_effects"])
@@ -44,7 +44,7 @@ def test_kenward_roger_and_no_ddf_are_checked_too():
 
     fit = reference_fit("seed_example_slope_reml")
     assert Tester(fit, "kenward-roger").check().broken
-    assert Tester(fit, None).check().boundary == ("group.x",)
+    assert Tester(fit, None).check().boundary == ("group: x",)
     assert Tester(fit, None).coefficients() == ()
     assert "Pr(>|t|)" not in fit.summary(ddf=None)
 

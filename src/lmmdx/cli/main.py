@@ -365,10 +365,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help()
         return EXIT_ERROR
+    from ..blas import blas_threads_for
     from ..errors import LmmdxError
 
     try:
-        return run(args)
+        with blas_threads_for(large=True):  # one BLAS thread on a busy machine
+            return run(args)
     except LmmdxError as exc:
         print(f"lmmdx: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

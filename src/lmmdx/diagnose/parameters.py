@@ -21,15 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.scaling import relative_factor_to_user
+from ..engine import criterion_at_sigma
+from ..engine.scaling import psd_factor
 from ..model import Model
 
-__all__ = ["ParameterSpec", "VarCovMap", "correlation_name", "parameter_names", "psd_factor", "variance_name"]
-
-_LOG_2PI = float(np.log(2.0 * np.pi))
-#: A relative covariance whose smallest eigenvalue is below −this (relative to its largest)
-#: is outside the parameter space.
-_PSD_SLACK = 1e-12
+__all__ = ["ParameterSpec", "VarCovMap", "correlation_name", "parameter_names", "variance_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,26 +82,6 @@ def parameter_names(model: Model) -> tuple[ParameterSpec, ...]:
     return tuple(specs)
 
 
-def psd_factor(psi: np.ndarray) -> np.ndarray | None:
-    """Lower-triangular ``T`` with ``T Tᵀ = psi`` and ``diag(T) ≥ 0``; None when psi is not PSD.
-
-    Parameters
-    ----------
-    psi : ndarray, shape (k, k)
-        Symmetric.
-    """
-    try:
-        return np.linalg.cholesky(psi)
-    except np.linalg.LinAlgError:
-        pass
-    w, v = np.linalg.eigh(psi)
-    top = max(float(np.max(np.abs(w))), 1e-300)
-    if w[0] < -_PSD_SLACK * top:
-        return None
-    half = v * np.sqrt(np.clip(w, 0.0, None))[None, :]
-    return relative_factor_to_user(half, np.eye(psi.shape[0]))
-
-
 class VarCovMap:
     """Maps user-scale φ to internal (θ, σ²_int) and evaluates the non-profiled criterion.
 
@@ -156,7 +132,7 @@ class VarCovMap:
         factors = []
         for mat, inv_b in zip(mats, self._inv_b, strict=True):
             psi = inv_b @ mat @ inv_b.T / sigma2
-            t = psd_factor(0.5 * (psi + psi.T))
+            t = psd_factor(psi)
             if t is None:
                 return None
             factors.append(t)
@@ -172,7 +148,6 @@ class VarCovMap:
         parts = self.model.deviance.parts(theta)
         if parts is None or not np.isfinite(parts.logdet_l):
             return np.inf
-        value = parts.logdet_l + parts.pwrss / s_int + self.dof * (_LOG_2PI + np.log(s_int))
-        if self.reml:
-            value += parts.logdet_x
-        return float(value) if np.isfinite(value) else np.inf
+        blocks = self.model.blocks
+        value = criterion_at_sigma(parts, blocks.n, blocks.p, self.reml, s_int)
+        return value if np.isfinite(value) else np.inf

@@ -4,7 +4,7 @@ Plain functions of arrays: no pandas, no files, no printing.
 """
 
 from .crossprod import Blocks, TermData, cross_products
-from .deviance import DevianceParts, ProfiledDeviance, Solution, criterion
+from .deviance import DevianceParts, ProfiledDeviance, Solution, criterion, criterion_at_sigma
 from .optimize import OPTIMIZERS, OptTrace, Tolerances, minimize
 from .theta import ThetaLayout
 
@@ -19,6 +19,7 @@ __all__ = [
     "ThetaLayout",
     "Tolerances",
     "criterion",
+    "criterion_at_sigma",
     "cross_products",
     "minimize",
 ]

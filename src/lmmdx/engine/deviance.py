@@ -27,7 +27,7 @@ from .crossprod import Blocks
 from .schur import SchurOperator, packed_pairs
 from .theta import ThetaLayout
 
-__all__ = ["DevianceParts", "ProfiledDeviance", "Solution", "criterion"]
+__all__ = ["DevianceParts", "ProfiledDeviance", "Solution", "criterion", "criterion_at_sigma"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 #: RᵀZ₁ with at most this many entries is kept dense for the solves and the gradient.
@@ -61,6 +61,18 @@ def criterion(parts: DevianceParts, n: int, p: int, reml: bool) -> float:
         dof = n - p
         return parts.logdet_l + parts.logdet_x + dof * (1.0 + _LOG_2PI + np.log(parts.pwrss / dof))
     return parts.logdet_l + n * (1.0 + _LOG_2PI + np.log(parts.pwrss / n))
+
+
+def criterion_at_sigma(parts: DevianceParts, n: int, p: int, reml: bool, sigma2: float) -> float:
+    """The criterion with σ² given rather than profiled out (internal scale)::
+
+        log|L_Z|² [+ log|L_X|² for REML] + r²/σ² + ν log(2πσ²),   ν = n − p (REML) or n
+
+    At σ² = r²/ν it equals :func:`criterion`.
+    """
+    dof = n - p if reml else n
+    value = parts.logdet_l + parts.pwrss / sigma2 + dof * (_LOG_2PI + np.log(sigma2))
+    return float(value + parts.logdet_x) if reml else float(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Scaling", "column_transform", "relative_factor_to_user"]
+__all__ = ["Scaling", "column_transform", "psd_factor", "relative_factor_to_user"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +106,31 @@ def relative_factor_to_user(t_int: np.ndarray, transform: np.ndarray) -> np.ndar
     t = r.T
     signs = np.where(np.diag(t) < 0, -1.0, 1.0)
     return t * signs[None, :]
+
+
+#: A symmetric matrix whose smallest eigenvalue is above −this (relative to its largest) is taken
+#: as positive semi-definite up to rounding.
+PSD_TOLERANCE = 1e-10
+
+
+def psd_factor(matrix: np.ndarray) -> np.ndarray | None:
+    """Lower-triangular ``T`` with ``T Tᵀ = matrix`` and ``diag(T) ≥ 0``; None when not PSD.
+
+    Cholesky when it succeeds; at rank deficiency (a correlation of ±1), where it
+    fails, a symmetric square root rotated to triangular form.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (k, k)
+        Symmetric.
+    """
+    sym = 0.5 * (matrix + matrix.T)
+    try:
+        return np.linalg.cholesky(sym)
+    except np.linalg.LinAlgError:
+        pass
+    w, v = np.linalg.eigh(sym)
+    if w[0] < -PSD_TOLERANCE * max(float(np.max(np.abs(w))), 1e-300):
+        return None
+    half = v * np.sqrt(np.clip(w, 0.0, None))[None, :]
+    return relative_factor_to_user(half, np.eye(sym.shape[0]))

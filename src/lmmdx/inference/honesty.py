@@ -78,6 +78,19 @@ class WaldCheck:
         )
 
 
+def _boundary_names(fit: Fit) -> tuple[str, ...]:
+    """``group: column`` for each random effect whose θ diagonal element is at the bound."""
+    layout = fit.model.deviance.layout
+    theta = np.asarray(fit.theta_internal)
+    names = []
+    for block, offset in zip(fit.model.design.blocks, layout.offsets, strict=True):
+        rows, cols = layout.tril(block.k)
+        for index, (row, col) in enumerate(zip(rows, cols, strict=True)):
+            if row == col and theta[offset + index] < _BOUNDARY:
+                names.append(f"{block.group}: {block.columns[row]}")
+    return tuple(names)
+
+
 def wald_check(
     fit: Fit,
     eigenvalues: np.ndarray | None = None,
@@ -98,9 +111,7 @@ def wald_check(
         Override the evidence with a diagnosis's findings.
     """
     if boundary is None:
-        layout = fit.model.deviance.layout
-        at_edge = layout.diagonal_mask() & (np.asarray(fit.theta_internal) < _BOUNDARY)
-        boundary = tuple(name for name, flag in zip(fit.theta_names, at_edge, strict=True) if flag)
+        boundary = _boundary_names(fit)
         if fit.singular and not boundary:
             boundary = ("a random-effects covariance",)
     if near_singular is None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..engine import ThetaLayout
-from .varpar import psd_factor
+from ..engine.scaling import psd_factor
 
 if TYPE_CHECKING:
     from ..model import Model

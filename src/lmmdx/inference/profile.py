@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import optimize, stats
 
+from ..blas import blas_threads_for_model
 from ..design.fixed import FixedEffects
 from ..engine import Tolerances, minimize
 from ..fitting import fit_model
@@ -187,6 +188,11 @@ def profile(fit: Fit, level: float = 0.95, which: tuple[str, ...] | None = None)
     which : tuple of str, optional
         Parameter names (see :mod:`.parameters`); all by default.
     """
+    with blas_threads_for_model(fit.model):
+        return _profile(fit, level, which)
+
+
+def _profile(fit: Fit, level: float, which: tuple[str, ...] | None) -> tuple[ProfileTrace, ...]:
     profiler = _Profiler(fit)
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     traces = []

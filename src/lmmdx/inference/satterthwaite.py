@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..blas import blas_threads_for_model
 from .derivatives import hessian, jacobian
 from .varpar import VarparCriterion
 
@@ -84,6 +85,11 @@ def varpar_information(fit: Fit, penalty: Callable[[np.ndarray], float] | None =
         prior of a penalised fit (:mod:`lmmdx.remedy.penalised`): the Hessian is then
         that of the penalised criterion, at its optimum.
     """
+    with blas_threads_for_model(fit.model):
+        return _varpar_information(fit, penalty)
+
+
+def _varpar_information(fit: Fit, penalty: Callable[[np.ndarray], float] | None) -> VarparInformation:
     crit = VarparCriterion(fit.model, fit.reml)
     varpar = np.append(np.asarray(fit.theta, dtype=np.float64), fit.sigma)
     objective = crit if penalty is None else (lambda v: crit(v) + penalty(v[:-1]))

@@ -17,39 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.scaling import relative_factor_to_user
+from ..engine import criterion_at_sigma
+from ..engine.scaling import psd_factor, relative_factor_to_user
 from ..model import Model
 
 __all__ = ["VarparCriterion", "psd_factor"]
 
-_LOG_2PI = float(np.log(2.0 * np.pi))
-#: Relative size of a negative eigenvalue still taken as rounding error of a PSD matrix.
-_PSD_TOL = 1e-10
-
-
-def psd_factor(matrix: np.ndarray) -> np.ndarray | None:
-    """Lower-triangular ``T`` with ``T Tᵀ = matrix`` for a positive semi-definite matrix.
-
-    Works at rank deficiency (a correlation of ±1), where Cholesky fails: a symmetric
-    square root is rotated to triangular form by a QR decomposition.
-
-    Parameters
-    ----------
-    matrix : ndarray, shape (k, k)
-
-    Returns
-    -------
-    ndarray, shape (k, k), or None when ``matrix`` is not positive semi-definite.
-    """
-    k = matrix.shape[0]
-    if k == 1:
-        value = float(matrix[0, 0])
-        return np.sqrt(np.array([[value]])) if value >= 0 else None
-    w, v = np.linalg.eigh(0.5 * (matrix + matrix.T))
-    if w[0] < -_PSD_TOL * max(1.0, abs(w[-1])):
-        return None
-    half = v * np.sqrt(np.maximum(w, 0.0))[None, :]
-    return relative_factor_to_user(half, np.eye(k))
 
 
 class VarparCriterion:
@@ -98,10 +71,8 @@ class VarparCriterion:
         if parts is None or not sigma > 0:
             return np.inf
         s2 = (sigma / self.model.scaling.y_scale) ** 2
-        value = parts.logdet_l + parts.pwrss / s2 + self._dof * (_LOG_2PI + np.log(s2))
-        if self.reml:
-            value += parts.logdet_x
-        return float(value + self._shift)
+        blocks = self.model.blocks
+        return criterion_at_sigma(parts, blocks.n, blocks.p, self.reml, s2) + self._shift
 
     def __call__(self, varpar: np.ndarray) -> float:
         """The criterion at ``varpar = (θ_user, σ)``, shape (ntheta + 1,)."""
