@@ -55,3 +55,18 @@ def test_sensitivity_verdicts(rows, verdict):
     assert result.verdict == verdict
     if len(rows) > 1 and rows[1][0] < 0:
         assert result.effects[0].sign_change
+
+
+def test_a_sensitive_conclusion_names_the_candidates_that_disagree():
+    from lmmdx.remedy.recommend import recommend
+
+    chosen = _candidate("lrt_selected", 1.0, 0.01)
+    agree = _candidate("intercept_only", 1.1, 0.001)
+    dissent = _candidate("cluster_robust", 0.9, 0.09)
+    maximal = _candidate("maximal", 1.0, 0.01)
+    candidates = {c.name: c for c in (maximal, chosen, agree, dissent)}
+    verdict = sensitivity(list(candidates.values()), ["x"])
+    name, reasons = recommend(candidates, "lrt_selected", {"g": 8}, verdict)
+    assert name == "lrt_selected" and verdict.verdict == "sensitive"
+    assert "cluster_robust (estimate 0.9, p = 0.09) disagrees with lrt_selected" in reasons[-1]
+    assert "intercept_only" not in reasons[-1]

@@ -39,10 +39,11 @@ __all__ = ["PARALLEL_MIN_SECONDS", "THOROUGH_MAX_SECONDS", "Progress", "remedies
 #: Strategies run in parallel threads when one fit of the user's model is estimated to
 #: take at least this long; below it, thread start-up costs more than it saves.
 PARALLEL_MIN_SECONDS = 0.25
-#: The penalised fit runs every optimiser from every start when one fit of the user's
-#: model is estimated to take less than this; beyond, two optimisers from the
-#: unpenalised optimum (lifted off the boundary) confirm each other.
-THOROUGH_MAX_SECONDS = 2.0
+#: A thorough run (the penalised fit by every optimiser from every start, each candidate's
+#: diagnosis with its multi-optimiser check) when one fit of the user's model is estimated to
+#: take less than this; beyond, two optimisers from the unpenalised optimum (lifted off the
+#: boundary) confirm the penalised fit, and the diagnoses skip the multi-optimiser check.
+THOROUGH_MAX_SECONDS = 0.1
 
 Progress = Callable[[int, int], None]
 
@@ -142,7 +143,11 @@ class _Run:
             )
         key = structure.key
         if key not in self._effects:
-            self._effects[key] = (_mixed_effects(fit, self.terms), diagnose(fit))
+            # the multi-optimiser check of the diagnosis refits the model several times: thorough runs only
+            self._effects[key] = (
+                _mixed_effects(fit, self.terms),
+                diagnose(fit, None if self.thorough else ()),
+            )
         effects, diagnosis = self._effects[key]
         formula = fit.formula if name == "maximal" else structure.formula
         return Candidate(
@@ -351,6 +356,10 @@ class _Run:
             )
         cr = cluster_robust(design, self.full)
         assert cr.cluster is not None
+        others = [g for g in self.fit.ngroups if g != cr.cluster.name]
+        ignored = (
+            f"; the clustering ignores {', '.join(others)} (crossed or nested within it)" if others else ""
+        )
         clusters = cr.cluster.nlevels
         nan = float("nan")
         out.append(
@@ -367,7 +376,7 @@ class _Run:
                 "ok" if clusters >= 2 else "one cluster",
                 f"OLS with CR2 cluster-robust standard errors by {cr.cluster.name} ({clusters} clusters) "
                 "and Satterthwaite df (Bell & McCaffrey 2002; Pustejovsky & Tipton 2018), no model for "
-                "the random effects",
+                "the random effects" + ignored,
                 _ols_effects(cr, self.terms),
                 fit=cr,
             )
@@ -426,9 +435,11 @@ def remedies(
     progress : callable, optional
         Called as ``progress(done, total)`` after each strategy.
     thorough : bool, optional
-        True runs the penalised fit with every optimiser from every start; False from one
-        start with one optimiser (simulations); None (default) is True for models that fit
-        in under :data:`THOROUGH_MAX_SECONDS`, else two optimisers from the unpenalised optimum.
+        True runs the penalised fit with every optimiser from every start and diagnoses each
+        candidate with the multi-optimiser check; False runs the penalised fit from one start
+        with one optimiser and skips that check (simulations); None (default) is True for
+        models that fit in under :data:`THOROUGH_MAX_SECONDS`, else two optimisers confirm
+        the penalised fit and the check is skipped.
 
     Returns
     -------
@@ -486,6 +497,8 @@ def remedies(
         ]
         if links:
             notes.append("the diagnosis's remedies are these candidates: " + "; ".join(dict.fromkeys(links)))
+    if run.thorough is not True:
+        notes.append("diagnoses without their multi-optimiser check (thorough=True adds it)")
     pen = by_name["penalized"].fit
     if isinstance(pen, PenalizedFit):
         notes.append("penalised fit: " + pen.describe())

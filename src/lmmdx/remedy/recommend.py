@@ -159,9 +159,38 @@ def recommend(
                 "cluster-robust standard errors makes no assumption about the random effects"
             )
     if verdict.verdict == "sensitive":
-        alternative = "penalized" if chosen != "penalized" else "cluster_robust"
-        reasons.append(
-            f"the conclusion depends on the model ({'; '.join(r for r in verdict.reasons)}): "
-            f"report {alternative} beside {chosen}"
-        )
+        reasons.extend(_dissent(candidates, chosen, verdict))
     return chosen, tuple(reasons)
+
+
+def _dissent(candidates: Mapping[str, Candidate], chosen: str, verdict: Sensitivity) -> list[str]:
+    """For each sensitive effect, the usable candidates whose conclusion differs from the chosen one's."""
+    out = []
+    mine = candidates[chosen]
+    for item in verdict.effects:
+        if not (item.crosses or (item.sign_change and item.p_min < SIGNIFICANCE)):
+            continue
+        own = mine.effect(item.term)
+        if not own.estimable:
+            continue
+        significant = own.p_value < SIGNIFICANCE
+        others = []
+        for c in candidates.values():
+            if c.name == chosen or not c.usable or c.same_as is not None:
+                continue
+            e = c.effect(item.term)
+            if not e.estimable:
+                continue
+            differs = (e.p_value < SIGNIFICANCE) != significant or (
+                significant and math.copysign(1.0, e.estimate) != math.copysign(1.0, own.estimate)
+            )
+            if differs:
+                others.append(f"{c.name} (estimate {e.estimate:.4g}, p = {_p(e.p_value)})")
+        if others:
+            out.append(
+                f"the conclusion about {item.term} depends on the model: {', '.join(others)} "
+                f"{'disagrees' if len(others) == 1 else 'disagree'} with {chosen} (estimate "
+                f"{own.estimate:.4g}, p = {_p(own.p_value)}); report {'it' if len(others) == 1 else 'them'} "
+                f"beside {chosen}"
+            )
+    return out

@@ -66,7 +66,8 @@ class TermTest:
         """One line: ``dropped group: x (LRT χ̄²(0:1) = 0.41, p = 0.26)``."""
         detail = self.note
         if self.test == "lrt" and self.statistic is not None and self.df is not None:
-            detail = f"LRT χ̄²({self.df[0]}:{self.df[1]}) = {self.statistic:.3g}, p = {self.p_value:.3g}"
+            p = f"p = {self.p_value:.3g}" if self.p_value else "p < 1e-300"
+            detail = f"LRT χ̄²({self.df[0]}:{self.df[1]}) = {self.statistic:.3g}, {p}"
         elif self.test == "aic" and self.aic_change is not None:
             detail = f"ΔAIC without it = {self.aic_change:+.3g}"
         return f"{self.action} {self.parameter} ({detail})"
