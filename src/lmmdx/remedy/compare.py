@@ -9,30 +9,22 @@ the GIL in LAPACK); ``progress`` is told after each.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Literal
 
-import numpy as np
-from scipy import special
-
-from ..diagnose import Diagnosis, diagnose
 from ..errors import LmmdxError
-from ..inference.ddf import Tester
-from ..inference.lrt import compare
 from ..result import Fit
-from .components import pca_reduction
-from .fixed import OlsAlternative, cluster_robust, fixed_effects
-from .penalised import PenalizedFit, blme_penalty, fit_penalized
+from .candidates import Strategies
+from .penalised import PenalizedFit
 from .recommend import recommend, sensitivity
-from .refit import FitCache, Refit
-from .result import STRATEGIES, Candidate, EffectEstimate, RemedyReport
-from .stepwise import LRT_ALPHA, Selection, TermTest, backward_elimination, maximal_feasible
-from .structure import Structure, structure_of
+from .refit import Refit
+from .result import STRATEGIES, Candidate, RemedyReport
+from .stepwise import LRT_ALPHA
+from .structure import structure_of
 
 __all__ = ["PARALLEL_MIN_SECONDS", "THOROUGH_MAX_SECONDS", "Progress", "remedies"]
 
@@ -58,330 +50,6 @@ def _effects_of_interest(fit: Fit, effects: Sequence[str] | None) -> tuple[str, 
             f"no fixed effect called {unknown[0]!r}; the model's fixed effects are: {', '.join(names)}"
         )
     return tuple(dict.fromkeys(effects))
-
-
-def _estimate(term: str, estimate: float, se: float, df: float, p: float | None = None) -> EffectEstimate:
-    """The effect with its 95% t interval (normal when df is unknown) and, unless given, its t test's p."""
-    if not (math.isfinite(estimate) and math.isfinite(se) and se > 0):
-        nan = float("nan")
-        return EffectEstimate(term, estimate, se, df, nan, nan, nan)
-    finite = math.isfinite(df) and df > 0
-    half = (float(special.stdtrit(df, 0.975)) if finite else float(special.ndtri(0.975))) * se
-    if p is None:
-        z = -abs(estimate / se)
-        p = 2.0 * (float(special.stdtr(df, z)) if finite else float(special.ndtr(z)))
-    return EffectEstimate(term, estimate, se, df, estimate - half, estimate + half, p)
-
-
-def _mixed_effects(
-    fit: Fit, terms: tuple[str, ...], penalty: Callable[[np.ndarray], float] | None = None
-) -> tuple[EffectEstimate, ...]:
-    """Satterthwaite t tests of the effects (of the penalised criterion when ``penalty`` is given)."""
-    try:
-        tests = {t.term: t for t in Tester(fit, "satterthwaite", penalty).coefficients()}
-    except (LmmdxError, np.linalg.LinAlgError, ValueError):
-        tests = {}
-    nan = float("nan")
-    out = []
-    for term in terms:
-        if term in tests:
-            t = tests[term]
-            out.append(_estimate(term, t.estimate, t.std_error, t.df, t.p_value))
-        elif term in fit.fixed_names:
-            j = fit.fixed_names.index(term)
-            out.append(_estimate(term, float(fit.beta[j]), float(fit.std_errors[j]), nan))
-        else:
-            out.append(_estimate(term, nan, nan, nan))
-    return tuple(out)
-
-
-def _ols_effects(ols: OlsAlternative, terms: tuple[str, ...]) -> tuple[EffectEstimate, ...]:
-    se = np.sqrt(np.diag(ols.vcov))
-    nan = float("nan")
-    out = []
-    for term in terms:
-        if term in ols.names:
-            i = ols.names.index(term)
-            out.append(_estimate(term, float(ols.beta[i]), float(se[i]), float(ols.df[i])))
-        else:
-            out.append(_estimate(term, nan, nan, nan))
-    return tuple(out)
-
-
-class _Run:
-    """State shared by the strategies of one :func:`remedies` call."""
-
-    def __init__(
-        self, fit: Fit, terms: tuple[str, ...], select: str, alpha: float, thorough: bool | None
-    ) -> None:
-        self.fit, self.terms, self.select, self.alpha, self.thorough = fit, terms, select, alpha, thorough
-        self.full = structure_of(fit.model.design.formula)
-        self.cache = FitCache(fit)
-        self.cache.seed(self.full, fit)
-        self.mapper: Callable[..., Any] = map
-        self._effects: dict[tuple[object, ...], tuple[tuple[EffectEstimate, ...], Diagnosis]] = {}
-
-    def mixed(self, name: str, refit: Refit, reason: str, tests: tuple[TermTest, ...] = ()) -> Candidate:
-        structure, fit = refit.structure, refit.fit
-        method = "reml" if self.fit.reml else "ml"
-        if fit is None:
-            nan = float("nan")
-            return Candidate(
-                name,
-                structure.formula,
-                method,
-                False,
-                False,
-                structure.n_cov_params,
-                nan,
-                nan,
-                nan,
-                f"not fitted: {refit.error}",
-                reason,
-                tuple(_estimate(t, nan, nan, nan) for t in self.terms),
-                tests,
-            )
-        key = structure.key
-        if key not in self._effects:
-            # the multi-optimiser check of the diagnosis refits the model several times: thorough runs only
-            self._effects[key] = (
-                _mixed_effects(fit, self.terms),
-                diagnose(fit, None if self.thorough else ()),
-            )
-        effects, diagnosis = self._effects[key]
-        formula = fit.formula if name == "maximal" else structure.formula
-        return Candidate(
-            name,
-            formula,
-            method,
-            fit.converged,
-            fit.singular,
-            structure.n_cov_params,
-            fit.loglik,
-            fit.aic,
-            fit.bic,
-            diagnosis.status,
-            reason,
-            effects,
-            tests,
-            fit=fit,
-            diagnosis=diagnosis,
-        )
-
-    # -- strategies, each → list of candidates -------------------------------------------
-    def zero_correlation(self) -> list[Candidate]:
-        zcp = self.full.zero_correlation()
-        if zcp.key == self.full.key:
-            return [
-                self.mixed(
-                    "zero_correlation",
-                    self.cache.fit(zcp),
-                    "no correlation to drop: the model has no term with more than one random effect",
-                )
-            ]
-        refit = self.cache.fit(zcp)
-        reason = "correlations between random effects set to zero (lme4's ||)"
-        if refit.fit is not None:
-            test = compare(refit.fit, self.fit)
-            stat, p = test.statistic, test.p_value
-            reason += f"; LRT against the maximal model: χ²({test.df}) = {stat:.3g}, p = {p:.3g}"
-        return [self.mixed("zero_correlation", refit, reason)]
-
-    def pca(self) -> list[Candidate]:
-        reduced, notes = pca_reduction(self.full, self.fit)
-        reason = "principal components of the random effects (Bates et al. 2015): " + "; ".join(notes)
-        return [self.mixed("pca_reduced", self.cache.fit(reduced), reason)]
-
-    def intercept_only(self) -> list[Candidate]:
-        return [
-            self.mixed(
-                "intercept_only",
-                self.cache.fit(self.full.intercepts_only()),
-                "random intercepts only, the simplest structure for these grouping factors",
-            )
-        ]
-
-    def stepwise(self) -> list[Candidate]:
-        feasible = maximal_feasible(self.full, self.cache)
-        lines = "; ".join(t.describe() for t in feasible.tests)
-        out = [
-            self._selected(
-                "maximal_feasible",
-                feasible,
-                "largest structure in formula order that converges without a singular fit "
-                f"(Barr et al. 2013, as buildmer builds it): {lines}",
-            )
-        ]
-        name = f"{self.select}_selected"
-        if feasible.structure is None:
-            out.append(self._selected(name, feasible, "no structure to eliminate from: " + lines))
-            return out
-        criterion: Literal["lrt", "aic"] = "aic" if self.select == "aic" else "lrt"
-        chosen = backward_elimination(feasible.structure, self.cache, criterion, self.alpha, self.mapper)
-        rule = (
-            f"boundary-corrected LRT at α = {self.alpha:g} (Matuschek et al. 2017)"
-            if self.select == "lrt"
-            else "AIC"
-        )
-        steps = "; ".join(t.describe() for t in chosen.tests) or "no random effect can be dropped"
-        out.append(
-            self._selected(
-                name, chosen, f"backward elimination from the maximal feasible structure by {rule}: {steps}"
-            )
-        )
-        return out
-
-    def _selected(self, name: str, selection: Selection, reason: str) -> Candidate:
-        if selection.structure is None:
-            empty = Structure(self.full.response, self.full.fixed, ())
-            return self.mixed(
-                name,
-                Refit(empty, None, "no random effect converges without a singular fit"),
-                reason,
-                selection.tests,
-            )
-        return self.mixed(name, self.cache.fit(selection.structure), reason, selection.tests)
-
-    def penalized(self) -> list[Candidate]:
-        fit = self.fit
-        try:
-            if self.thorough is None:
-                hint = fit.model.deviance.layout.diagonal_mask()
-                start = np.where(hint, np.maximum(fit.theta_internal, 0.05), fit.theta_internal)
-                pen = fit_penalized(
-                    fit.model,
-                    fit.reml,
-                    optimizers=("bobyqa", "nelder_mead"),
-                    starts=[("unpenalised optimum", start)],
-                )
-            else:
-                pen = fit_penalized(
-                    fit.model, fit.reml, theta_hint=fit.theta_internal, thorough=self.thorough
-                )
-        except LmmdxError as exc:
-            nan = float("nan")
-            return [
-                Candidate(
-                    "penalized",
-                    fit.formula,
-                    "penalized",
-                    False,
-                    False,
-                    self.full.n_cov_params,
-                    nan,
-                    nan,
-                    nan,
-                    f"not fitted: {exc}",
-                    "blme's default prior",
-                    tuple(_estimate(t, nan, nan, nan) for t in self.terms),
-                )
-            ]
-        return [self._penalized_candidate(pen)]
-
-    def _penalized_candidate(self, pen: PenalizedFit) -> Candidate:
-        f = pen.fit
-        converged = all(r.converged for r in pen.runs) and pen.agree
-        reason = (
-            "maximum penalised likelihood with blme's default prior, a Wishart with df = q + 2.5 on each "
-            "random-effects covariance (gamma(2.5, 0) on a single SD), which keeps every variance off the "
-            f"boundary (Chung et al. 2013); penalised criterion {pen.criterion:.4f}; {pen.describe()}"
-        )
-        status = (
-            "ok"
-            if converged and not f.singular
-            else ("optimisers disagree" if not pen.agree else "not converged")
-        )
-        return Candidate(
-            "penalized",
-            f.formula,
-            "penalized",
-            converged,
-            f.singular,
-            self.full.n_cov_params,
-            f.loglik,
-            f.aic,
-            f.bic,
-            status,
-            reason,
-            _mixed_effects(f, self.terms, blme_penalty(f.model.deviance.layout)),
-            fit=pen,
-        )
-
-    def fixed(self) -> list[Candidate]:
-        design = self.fit.model.design
-        out = []
-        why = (
-            "grouping factors as fixed effects, with their interactions with the random slopes, in "
-            "sum-to-zero coding (a slope is the average within-group slope); inference about these "
-            "levels only: " + ", ".join(f"{g} ({n_} levels)" for g, n_ in self.fit.ngroups.items())
-        )
-        try:
-            fe = fixed_effects(design, self.full)
-        except LmmdxError as exc:
-            nan = float("nan")
-            out.append(
-                Candidate(
-                    "fixed_effects",
-                    "",
-                    "fixed_effects",
-                    False,
-                    False,
-                    1,
-                    nan,
-                    nan,
-                    nan,
-                    f"not fitted: {exc}",
-                    why,
-                    tuple(_estimate(t, nan, nan, nan) for t in self.terms),
-                )
-            )
-        else:
-            note = f"; not estimable here: {', '.join(fe.dropped)}" if fe.dropped else ""
-            out.append(
-                Candidate(
-                    "fixed_effects",
-                    fe.formula,
-                    "fixed_effects",
-                    True,
-                    False,
-                    1,
-                    fe.loglik,
-                    fe.aic,
-                    fe.bic,
-                    "ok" if not fe.dropped else "some effects not estimable",
-                    why + note,
-                    _ols_effects(fe, self.terms),
-                    fit=fe,
-                )
-            )
-        cr = cluster_robust(design, self.full)
-        assert cr.cluster is not None
-        others = [g for g in self.fit.ngroups if g != cr.cluster.name]
-        ignored = (
-            f"; the clustering ignores {', '.join(others)} (crossed or nested within it)" if others else ""
-        )
-        clusters = cr.cluster.nlevels
-        nan = float("nan")
-        out.append(
-            Candidate(
-                "cluster_robust",
-                cr.formula,
-                "cluster_robust",
-                True,
-                False,
-                0,
-                nan,
-                nan,
-                nan,
-                "ok" if clusters >= 2 else "one cluster",
-                f"OLS with CR2 cluster-robust standard errors by {cr.cluster.name} ({clusters} clusters) "
-                "and Satterthwaite df (Bell & McCaffrey 2002; Pustejovsky & Tipton 2018), no model for "
-                "the random effects" + ignored,
-                _ols_effects(cr, self.terms),
-                fit=cr,
-            )
-        )
-        return out
 
 
 def _mark_duplicates(candidates: list[Candidate]) -> list[Candidate]:
@@ -451,7 +119,7 @@ def remedies(
     seconds = _fit_seconds(fit)
     if thorough is None and seconds < THOROUGH_MAX_SECONDS:
         thorough = True
-    run = _Run(fit, terms, select, alpha, thorough)
+    run = Strategies(fit, terms, select, alpha, thorough)
     maximal = run.mixed("maximal", Refit(run.full, fit), "the model as specified")
     tasks: list[Callable[[], list[Candidate]]] = [
         run.stepwise,
