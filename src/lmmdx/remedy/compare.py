@@ -153,21 +153,22 @@ def remedies(
     verdict_ = sensitivity(candidates, terms)
     by_name = {c.name: c for c in candidates}
     chosen, reasons = recommend(by_name, f"{select}_selected", fit.ngroups, verdict_)
-    notes = []
-    diagnosis = by_name["maximal"].diagnosis
     report = RemedyReport(fit.formula, fit.reml, terms, tuple(candidates), chosen, reasons, verdict_)
+    return replace(report, notes=_notes(report, run.thorough is True))
+
+
+def _notes(report: RemedyReport, thorough: bool) -> tuple[str, ...]:
+    """Which candidates carry out the diagnosis's remedies; how thorough the run was."""
+    notes = []
+    diagnosis = report.candidate("maximal").diagnosis
     if diagnosis is not None:
-        links = [
-            f"{r.action} ({r.formula}) → {c.name}"
-            for f in diagnosis.findings
-            for r in f.remedies
-            if (c := report.for_remedy(r)) is not None
-        ]
+        links = [f"{r.action} ({r.formula}) → {c.name}" for f in diagnosis.findings for r in f.remedies
+                 if (c := report.for_remedy(r)) is not None]
         if links:
             notes.append("the diagnosis's remedies are these candidates: " + "; ".join(dict.fromkeys(links)))
-    if run.thorough is not True:
+    if not thorough:
         notes.append("diagnoses without their multi-optimiser check (thorough=True adds it)")
-    pen = by_name["penalized"].fit
+    pen = report.candidate("penalized").fit
     if isinstance(pen, PenalizedFit):
         notes.append("penalised fit: " + pen.describe())
-    return replace(report, notes=tuple(notes))
+    return tuple(notes)
