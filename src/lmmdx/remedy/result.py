@@ -215,7 +215,8 @@ class RemedyReport:
         The reasons for the recommendation.
     sensitivity : Sensitivity
     notes : tuple of str
-        Anything else worth knowing (principal components, optimiser agreement).
+        Anything else worth knowing (which candidates carry out the diagnosis's remedies, how
+        thorough the run was, the penalised optimisers' agreement).
     """
 
     formula: str
