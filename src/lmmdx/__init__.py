@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .finding import Finding, Remedy
     from .fitting import fit
     from .inference.lrt import compare
+    from .remedy import RemedyReport
     from .result import Fit
 
 __version__ = "0.1.0"
@@ -37,6 +38,7 @@ _LAZY = {
     "Remedy": "lmmdx.finding",
     "Diagnosis": "lmmdx.diagnose",
     "compare": "lmmdx.inference.lrt",
+    "RemedyReport": "lmmdx.remedy",
 }
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "LmmdxError",
     "LmmdxWarning",
     "Remedy",
+    "RemedyReport",
     "__version__",
     "compare",
     "fit",

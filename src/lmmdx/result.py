@@ -15,13 +15,14 @@ from .report.payload import fit_payload
 from .report.text import fit_summary
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from .diagnose import Diagnosis
     from .inference.anova import AnovaTable
     from .inference.ddf import CoefTest, ContrastTest
     from .inference.intervals import Intervals
     from .invariance import InvarianceCheck
+    from .remedy import RemedyReport
 
 __all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "InformationCriteria", "VarComp"]
 
@@ -315,6 +316,20 @@ class Fit(InformationCriteria):
         from .diagnose import diagnose
 
         return diagnose(self, optimizers=optimizers, parallel=parallel)
+
+    def remedies(self, effects: Sequence[str] | None = None, **options: Any) -> RemedyReport:
+        """Alternatives to this model, fitted and compared side by side (see :func:`lmmdx.remedy.remedies`).
+
+        Parameters
+        ----------
+        effects : sequence of str, optional
+            The fixed effects of interest (default: all but the intercept).
+        **options
+            ``select`` ("lrt" or "aic"), ``alpha``, ``workers``, ``progress``, ``thorough``.
+        """
+        from .remedy import remedies
+
+        return remedies(self, effects, **options)
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"

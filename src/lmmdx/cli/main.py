@@ -185,6 +185,19 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_remedy(args: argparse.Namespace) -> int:
+    from .progress import progress_bar
+
+    result = _fit_from_args(args)
+    with progress_bar(label="fitting the candidates") as progress:
+        report = result.remedies(args.effect, select=args.select, progress=progress)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report.summary())
+    return 0
+
+
 def _cmd_diagnose(args: argparse.Namespace) -> int:
     from ..design import build_design
     from ..diagnose import diagnose_design
@@ -269,6 +282,20 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--anova", type=int, choices=[1, 3], nargs="?", const=3,
                      help="add the type III (default) or type I ANOVA table of the fixed-effect terms")
     fit.set_defaults(run=_cmd_fit)
+    remedy = sub.add_parser(
+        "remedy",
+        help="fit alternatives to a model (simplified, penalised, fixed effects) side by side; recommend one",
+    )
+    _add_model_args(remedy)
+    remedy.add_argument(
+        "--effect", action="extend", nargs="+", metavar="TERM",
+        help="fixed effect(s) of interest, as named in the summary (default: all but the intercept)",
+    )
+    remedy.add_argument(
+        "--select", choices=("lrt", "aic"), default="lrt",
+        help="backward elimination by boundary-corrected LRT at alpha 0.2 (default) or by AIC",
+    )
+    remedy.set_defaults(run=_cmd_remedy)
     check = sub.add_parser(
         "check-invariance",
         help="refit with rows permuted, terms reordered, covariates rescaled and levels relabelled; "

@@ -6,6 +6,7 @@ is lmerTest's ``contest(model, L)`` for one- and multi-row contrast matrices.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -96,11 +97,16 @@ class Tester:
     ddf : str or None
         ``"satterthwaite"``, ``"kenward-roger"`` or ``"none"``/None (no tests: each
         costs about as many criterion evaluations as the fit itself).
+    penalty : callable, optional
+        For a penalised fit: the penalty (a function of lme4's θ) added to its criterion,
+        so that Satterthwaite's df use the curvature of the penalised criterion.
     """
 
-    def __init__(self, fit: Fit, ddf: str | None = "satterthwaite") -> None:
+    def __init__(self, fit: Fit, ddf: str | None = "satterthwaite",
+                 penalty: Callable[[np.ndarray], float] | None = None) -> None:
         self.fit = fit
         self.method = ddf_method(ddf)
+        self.penalty = penalty
         self._info: VarparInformation | None = None
         self._kr: KenwardRoger | None = None
 
@@ -108,7 +114,7 @@ class Tester:
     def information(self) -> VarparInformation:
         """The Hessian and Jacobian over the variance parameters (Satterthwaite's inputs)."""
         if self._info is None:
-            self._info = varpar_information(self.fit)
+            self._info = varpar_information(self.fit, self.penalty)
         return self._info
 
     @property

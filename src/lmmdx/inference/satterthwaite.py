@@ -15,6 +15,7 @@ independent rows, and their df ``νₘ`` combine as ``2E/(E − q)``, ``E = Σ �
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -73,16 +74,26 @@ class VarparInformation:
         return bool(np.any(self.eigenvalues < EIGEN_TOLERANCE))
 
 
-def varpar_information(fit: Fit) -> VarparInformation:
-    """Hessian of the criterion and Jacobian of Var(β̂) over ``(θ, σ)`` at the fit."""
+def varpar_information(fit: Fit, penalty: Callable[[np.ndarray], float] | None = None) -> VarparInformation:
+    """Hessian of the criterion and Jacobian of Var(β̂) over ``(θ, σ)`` at the fit.
+
+    Parameters
+    ----------
+    fit : Fit
+    penalty : callable, optional
+        A function of lme4's θ (user scale) added to the criterion, such as the −2 log
+        prior of a penalised fit (:mod:`lmmdx.remedy.penalised`): the Hessian is then
+        that of the penalised criterion, at its optimum.
+    """
     with blas_threads_for_model(fit.model):
-        return _varpar_information(fit)
+        return _varpar_information(fit, penalty)
 
 
-def _varpar_information(fit: Fit) -> VarparInformation:
+def _varpar_information(fit: Fit, penalty: Callable[[np.ndarray], float] | None) -> VarparInformation:
     crit = VarparCriterion(fit.model, fit.reml)
     varpar = np.append(np.asarray(fit.theta, dtype=np.float64), fit.sigma)
-    h = hessian(crit, varpar)
+    objective = crit if penalty is None else (lambda v: crit(v) + penalty(v[:-1]))
+    h = hessian(objective, varpar)
     h = 0.5 * (h + h.T)
     w, v = np.linalg.eigh(h)
     keep = w > EIGEN_TOLERANCE
