@@ -58,6 +58,7 @@ def test_demo_reports_singular_fit(capsys):
     assert "The fit is singular" in out
     assert "Verdict: This model is over-parameterised for these data" in out
     assert "y ~ x + (1 + x || group)" in out  # the first remedy
+    assert "Recommendation: lrt_selected" in out  # the remedies, fitted and compared
 
 
 def bad(capsys, *argv: str) -> str:

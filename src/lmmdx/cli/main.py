@@ -258,7 +258,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     print("\n" + "=" * 100 + "\n")
     print(diagnose(result).summary())
-    print('\nOn your data: lmmdx diagnose DATA "FORMULA" (lmmdx --help lists the other commands).')
+    print("\n" + "=" * 100 + "\n")
+    print(result.remedies().summary())
+    print('\nOn your data: lmmdx fit | diagnose | remedy DATA "FORMULA" (lmmdx --help lists every command).')
     return 0
 
 
@@ -351,7 +353,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="also refit with rows permuted, terms reordered, covariates rescaled and levels "
                                "relabelled, and report any spread as a finding (code 'invariance')")
     diagnose.set_defaults(run=_cmd_diagnose)
-    demo = sub.add_parser("demo", help="fit the bundled seed example, y ~ x + (x | group), and show it is singular")
+    demo = sub.add_parser("demo", help="the bundled seed example, y ~ x + (x | group): fit (singular), diagnosis, remedies")
     demo.add_argument("--json", action="store_true", help="print the fit as JSON")
     demo.set_defaults(run=_cmd_demo)
     return parser
