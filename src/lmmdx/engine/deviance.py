@@ -292,9 +292,7 @@ class ProfiledDeviance:
         """Spherical random effects u (per term, (ℓᵢ, kᵢ)) and β̂ from the factor of the rest block."""
         q, p = self.q_rest, self.p
         if self.m > 1:
-            x_rest, info = lapack.dtrtrs(lr[:-1, :-1], lr[-1, :-1], lower=1, trans=1)
-            if info != 0:
-                raise np.linalg.LinAlgError("singular triangular factor")
+            x_rest = _leading_solve(lr)
         else:  # no fixed effects and a single term: nothing but y in the rest block
             x_rest = np.zeros(0)
         # first term, level by level: Dⱼ u₁ⱼ = −T₁ᵀ (RᵀZ₁)ⱼᵀ Λ_rest [x_rest; −1]
@@ -321,3 +319,23 @@ class ProfiledDeviance:
         sigma = float(np.sqrt(parts.pwrss / dof))
         objective = criterion(parts, self.n, p, reml)
         return Solution(theta, objective, parts, sigma, beta, np.tril(lr[q : q + p, q : q + p]), u, b)
+
+
+def _leading_solve(lr: np.ndarray) -> np.ndarray:
+    """``L₁₁⁻ᵀ ℓ`` for the factor ``L = [[L₁₁, 0], [ℓᵀ, r]]`` of the rest block (β̂ and u_rest).
+
+    With ``U = Lᵀ`` (Fortran-ordered when ``lr`` comes from :meth:`ProfiledDeviance.factorize`),
+    ``U z = r e_m`` gives ``z = (−L₁₁⁻ᵀ ℓ, 1)``: the whole factor is used, so nothing is copied.
+    """
+    upper = lr.T
+    r = float(upper[-1, -1])
+    if r != 0.0 and upper.flags.f_contiguous:
+        rhs = np.zeros(upper.shape[0])
+        rhs[-1] = r
+        z, info = lapack.dtrtrs(upper, rhs, lower=0)
+        if info == 0:
+            return -z[:-1]
+    x, info = lapack.dtrtrs(lr[:-1, :-1], lr[-1, :-1], lower=1, trans=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("singular triangular factor")
+    return x

@@ -33,14 +33,52 @@ _SINGULAR_DIAGONAL = 1e-8
 _FD_STEP = 1e-3
 
 
-def _sum_diag_blocks(lower: np.ndarray, at: int, nlev: int, k: int) -> np.ndarray:
-    """Σ over levels of the k × k diagonal blocks of a symmetric matrix given by its lower triangle."""
-    index = at + np.arange(nlev)[:, None] * k
-    out = np.empty((k, k))
-    for a in range(k):
-        for b in range(a + 1):
-            out[a, b] = out[b, a] = lower[(index + a).ravel(), (index + b).ravel()].sum()
-    return out
+class _RestInverse:
+    """Entries of ``S_R⁻¹``, the inverse of the leading ``nr × nr`` block of the rest block.
+
+    The factor ``U = Lᵀ`` (Fortran-ordered, destroyed) is inverted in place into ``S⁻¹`` of the
+    whole rest block; its leading block is ``S_R⁻¹ + W Wᵀ`` with ``W = −U₁₁⁻¹ U₁₂ U₂₂⁻¹``
+    (the trailing rows are y, and X for ML), so entries are corrected by a small rank.
+    """
+
+    def __init__(self, lr: np.ndarray, nr: int) -> None:
+        upper = lr.T
+        m = upper.shape[0]
+        self.failed = False
+        y_small, info = lapack.dtrtrs(np.array(upper[nr:, nr:]), np.array(upper[:nr, nr:]).T, lower=0, trans=1)
+        rhs = np.zeros((m, m - nr), order="F")
+        rhs[:nr] = y_small.T
+        if upper.flags.f_contiguous:
+            w, info2 = lapack.dtrtrs(upper, rhs, lower=0)
+            inv, info3 = lapack.dpotri(upper, lower=0, overwrite_c=1)
+        else:  # pragma: no cover - factorize always returns a Fortran-ordered factor
+            w, info2 = lapack.dtrtrs(np.asfortranarray(upper), rhs, lower=0)
+            inv, info3 = lapack.dpotri(np.asfortranarray(upper), lower=0)
+        if info or info2 or info3:
+            self.failed = True
+            return
+        self._w = w[:nr]
+        self._lower = inv.T  # S⁻¹ in the lower triangle
+        self.nr = nr
+
+    def entries(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """``S_R⁻¹[rows, cols]`` (any triangle)."""
+        low, high = np.maximum(rows, cols), np.minimum(rows, cols)
+        return self._lower[low, high] - np.einsum("ij,ij->i", self._w[low], self._w[high])
+
+    def dense(self) -> np.ndarray:
+        """The whole ``S_R⁻¹`` (symmetric)."""
+        lower = np.tril(self._lower[: self.nr, : self.nr])
+        return lower + np.tril(lower, -1).T - self._w @ self._w.T
+
+    def sum_diagonal_blocks(self, at: int, nlev: int, k: int) -> np.ndarray:
+        """Σ over levels of the k × k diagonal blocks of ``S_R⁻¹`` on a term's rows."""
+        index = at + np.arange(nlev) * k
+        out = np.empty((k, k))
+        for a in range(k):
+            for b in range(a + 1):
+                out[a, b] = out[b, a] = self.entries(index + a, index + b).sum()
+        return out
 
 
 def _triangular_inverse(t: np.ndarray) -> np.ndarray:
@@ -82,25 +120,24 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
     t1 = factors[0]
     segments = dev._segments
 
-    # Ω⁻¹ on the rest block (random effects, and X for REML): S⁻¹ from the factor (lower triangle)
+    # Ω⁻¹ on the rest block (random effects, and X for REML): S_R⁻¹, the inverse of the leading
+    # nr × nr block of the factored rest block, read off the inverse of the whole block, in place
     nr = q + p if reml else q
     schur = dev._schur
     cell_values = np.zeros(schur.cells.size)
-    sinv = np.zeros((0, 0))
-    if nr:
-        sinv, info = lapack.dpotri(lr[:nr, :nr], lower=1)
-        if info != 0:
+    inverse = _RestInverse(lr, nr) if nr else None
+    if inverse is not None:
+        if inverse.failed:
             return value, np.full(theta.size, np.nan)
         inside = (schur.cell_rows < nr) & (schur.cell_cols < nr)
         rows_in, cols_in = schur.cell_rows[inside], schur.cell_cols[inside]
-        low, high = np.maximum(rows_in, cols_in), np.minimum(rows_in, cols_in)
         if dev._scalar_rest:
             lam = np.append(theta, 1.0)[dev._lam_index]
-            cell_values[inside] = sinv[low, high] * lam[low] * lam[high]
+            cell_values[inside] = inverse.entries(rows_in, cols_in) * lam[rows_in] * lam[cols_in]
         else:
-            full = np.tril(sinv) + np.tril(sinv, -1).T
+            full = inverse.dense()
             _sandwich(full, segments, factors[1:])
-            cell_values[inside] = full[low, high]
+            cell_values[inside] = full[rows_in, cols_in]
     # first term: C̄₁ = Σⱼ Dⱼ⁻¹ + Dⱼ⁻¹ T₁ᵀ Gⱼ T₁ Dⱼ⁻¹ with Gⱼ = Vⱼᵀ Q Vⱼ
     dinv = dev.first_term_inverse(t1)
     rows, cols = packed_pairs(k1)
@@ -110,7 +147,7 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
     g[:, cols, rows] = g_packed.T
     c_bar = [np.sum(dinv + dinv @ t1.T @ g @ t1 @ dinv, axis=0)]
     for at, nlev, k in segments:
-        c_bar.append(_sum_diag_blocks(sinv, at, nlev, k))
+        c_bar.append(inverse.sum_diagonal_blocks(at, nlev, k))
 
     # Zᵀ res per term, from the blocks: Zᵀ(y − Xβ) − ZᵀZ b
     b = [ui @ t.T for ui, t in zip(u, factors, strict=True)]
