@@ -1,30 +1,30 @@
-"""How many BLAS threads a fit may use.
+"""How many BLAS threads lmmdx's numerics may use.
 
-OpenBLAS's threads wait for each other at every synchronisation point. On a busy
-machine a waiting thread is descheduled, and a fit that takes 2 s on an idle
-machine took 53 s with two threads against 1.6 s with one (InstEval on 2 cores
-beside another process). Small fits never gain from threads. So fits and the
-inference on them run with one BLAS thread, except for large models (a dense rest
-block of order ``LARGE_ORDER`` and more) on a machine with idle cores, whose dense
-factorisations do gain; the command line also keeps to one thread on a busy machine.
+Measured on this project's 2-core machine: a whole InstEval fit took 1.09 s with one
+BLAS thread, 1.50 s with two (the many small and medium BLAS calls lose to thread
+hand-offs), and 53 s with two on a machine busy with another process (threads
+waiting for descheduled partners). Only the large dense factorisations gain from
+threads: the Cholesky factor of InstEval's dense block took 7.5 ms with two
+threads against 12.1 ms with one, its inverse 10.9 against 21.0 ms.
+
+So everything runs with one BLAS thread (:func:`single_threaded`), and the engine
+lifts the limit around its large dense factorisations only (:func:`dense_threads`),
+and only while the machine has idle cores.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .model import Model
+__all__ = ["IDLE_MARGIN", "LARGE_ORDER", "dense_threads", "single_threaded"]
 
-__all__ = ["LARGE_ORDER", "blas_threads_for", "blas_threads_for_model"]
-
-#: Load average (1 minute) that leaves a core idle is below ``cores - IDLE_MARGIN``.
+#: A core counts as idle when the load of other processes leaves at least ``1 - IDLE_MARGIN`` of it.
 IDLE_MARGIN = 0.75
-#: Models whose dense rest block has at least this order gain from BLAS threads.
+#: Dense blocks of at least this order are factorised with threads when cores are idle.
 LARGE_ORDER = 200
 
 
@@ -37,26 +37,35 @@ def _controller() -> Any:
     return ThreadpoolController()
 
 
-def _machine_has_idle_cores() -> bool:
+def _idle_cores() -> int:
+    """Cores free for this process: the load average counts this process itself as about 1."""
     cores = os.cpu_count() or 1
     try:
-        load = os.getloadavg()[0]
+        others = max(0.0, os.getloadavg()[0] - 1.0)
     except OSError:
-        return False
-    return cores > 1 and load < cores - IDLE_MARGIN
+        return 1
+    return min(cores, max(1, int(cores - others - IDLE_MARGIN + 1)))
+
+
+def single_threaded() -> AbstractContextManager[Any]:
+    """One BLAS thread inside the block."""
+    return _controller().limit(limits=1, user_api="blas")
 
 
 @contextmanager
-def blas_threads_for(large: bool) -> Iterator[None]:
-    """One BLAS thread for the fit, unless it is ``large`` and the machine has idle cores."""
-    if large and _machine_has_idle_cores():
-        with nullcontext():
-            yield
+def _threads_if_idle() -> Iterator[None]:
+    threads = _idle_cores()
+    if threads <= 1:
+        yield
         return
-    with _controller().limit(limits=1, user_api="blas"):
+    with _controller().limit(limits=threads, user_api="blas"):
         yield
 
 
-def blas_threads_for_model(model: Model) -> AbstractContextManager[None]:
-    """:func:`blas_threads_for` a model: large when its dense rest block has order ``LARGE_ORDER`` or more."""
-    return blas_threads_for(model.deviance.m >= LARGE_ORDER)
+def dense_threads(order: int) -> Callable[[], AbstractContextManager[Any]]:
+    """The context the engine puts around a dense factorisation of this order.
+
+    Threads (as many as there are idle cores) for orders from ``LARGE_ORDER`` on,
+    nothing otherwise.
+    """
+    return _threads_if_idle if order >= LARGE_ORDER else nullcontext

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .blas import blas_threads_for_model
+from .blas import single_threaded
 from .design import Design, build_design
 from .design.frame import as_pandas
 from .engine import OptTrace, Solution, Tolerances, minimize
@@ -119,7 +119,7 @@ def fit_model(
     tolerances: Tolerances | None = None,
 ) -> Fit:
     """Optimise the criterion of a prepared :class:`Model` and assemble the :class:`Fit`."""
-    with blas_threads_for_model(model):
+    with single_threaded():
         return _fit_model(model, reml, optimizer, start, tolerances)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .blas import dense_threads
 from .design import Design
 from .engine import Blocks, ProfiledDeviance, Solution, TermData, cross_products
 from .engine.scaling import Scaling, column_transform, relative_factor_to_user
@@ -73,7 +74,7 @@ class Model:
             terms.append(TermData(block.factor.codes, block.values @ b, block.nlevels))
         scaling = Scaling(y_scale, a, tuple(transforms))
         blocks = cross_products(y / y_scale, x @ a, terms)
-        return cls(design, scaling, blocks, ProfiledDeviance(blocks))
+        return cls(design, scaling, blocks, ProfiledDeviance(blocks, dense_threads(blocks.m)))
 
     @property
     def shift(self) -> dict[bool, float]:

@@ -367,11 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help()
         return EXIT_ERROR
-    from ..blas import blas_threads_for
+    from ..blas import single_threaded
     from ..errors import LmmdxError
 
     try:
-        with blas_threads_for(large=True):  # one BLAS thread on a busy machine
+        with single_threaded():  # the engine lifts it around large dense factorisations
             return run(args)
     except LmmdxError as exc:
         print(f"lmmdx: error: {exc}", file=sys.stderr)

@@ -17,7 +17,10 @@ differs from ML only in the denominator and the ``log|L_X|²`` term
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -117,11 +120,15 @@ class ProfiledDeviance:
     """Evaluates the criterion at θ from the blocks; a private workspace of the fit.
 
     Instances hold only read-only precomputed structure, so one instance may be
-    evaluated from several threads.
+    evaluated from several threads. ``dense_threads`` makes the context put around
+    the dense factorisations (the caller's thread policy; none by default).
     """
 
-    def __init__(self, blocks: Blocks) -> None:
+    def __init__(
+        self, blocks: Blocks, dense_threads: Callable[[], AbstractContextManager[Any]] = nullcontext
+    ) -> None:
         self.blocks = blocks
+        self.dense_threads = dense_threads
         self.layout = ThetaLayout(blocks.sizes)
         self.n, self.p, self.m = blocks.n, blocks.p, blocks.m
         self.q_rest = blocks.q_rest
@@ -245,7 +252,8 @@ class ProfiledDeviance:
         g = self._rest_block(theta, packed)
         # g is C-ordered: its transpose is Fortran-ordered, and the upper factor of gᵀ
         # is stored in g's lower triangle.
-        chol, info = lapack.dpotrf(g.T, lower=0, clean=0, overwrite_a=1)
+        with self.dense_threads():
+            chol, info = lapack.dpotrf(g.T, lower=0, clean=0, overwrite_a=1)
         if info != 0:
             return logdet1, None
         return logdet1, chol.T

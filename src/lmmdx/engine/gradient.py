@@ -19,6 +19,10 @@ a scalar term at exactly 0 has gradient 0 (the criterion is even in λ).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
 import numpy as np
 from scipy.linalg import lapack
 
@@ -41,7 +45,7 @@ class _RestInverse:
     (the trailing rows are y, and X for ML), so entries are corrected by a small rank.
     """
 
-    def __init__(self, lr: np.ndarray, nr: int) -> None:
+    def __init__(self, lr: np.ndarray, nr: int, dense_threads: Callable[[], AbstractContextManager[Any]]) -> None:
         upper = lr.T
         m = upper.shape[0]
         self.failed = False
@@ -50,7 +54,8 @@ class _RestInverse:
         rhs[:nr] = y_small.T
         if upper.flags.f_contiguous:
             w, info2 = lapack.dtrtrs(upper, rhs, lower=0)
-            inv, info3 = lapack.dpotri(upper, lower=0, overwrite_c=1)
+            with dense_threads():
+                inv, info3 = lapack.dpotri(upper, lower=0, overwrite_c=1)
         else:  # pragma: no cover - factorize always returns a Fortran-ordered factor
             w, info2 = lapack.dtrtrs(np.asfortranarray(upper), rhs, lower=0)
             inv, info3 = lapack.dpotri(np.asfortranarray(upper), lower=0)
@@ -125,7 +130,7 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
     nr = q + p if reml else q
     schur = dev._schur
     cell_values = np.zeros(schur.cells.size)
-    inverse = _RestInverse(lr, nr) if nr else None
+    inverse = _RestInverse(lr, nr, dev.dense_threads) if nr else None
     if inverse is not None:
         if inverse.failed:
             return value, np.full(theta.size, np.nan)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import optimize, stats
 
-from ..blas import blas_threads_for_model
+from ..blas import single_threaded
 from ..design.fixed import FixedEffects
 from ..engine import Tolerances, minimize
 from ..fitting import fit_model
@@ -188,7 +188,7 @@ def profile(fit: Fit, level: float = 0.95, which: tuple[str, ...] | None = None)
     which : tuple of str, optional
         Parameter names (see :mod:`.parameters`); all by default.
     """
-    with blas_threads_for_model(fit.model):
+    with single_threaded():
         return _profile(fit, level, which)
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..blas import blas_threads_for_model
+from ..blas import single_threaded
 from .derivatives import hessian, jacobian
 from .varpar import VarparCriterion
 
@@ -85,7 +85,7 @@ def varpar_information(fit: Fit, penalty: Callable[[np.ndarray], float] | None =
         prior of a penalised fit (:mod:`lmmdx.remedy.penalised`): the Hessian is then
         that of the penalised criterion, at its optimum.
     """
-    with blas_threads_for_model(fit.model):
+    with single_threaded():
         return _varpar_information(fit, penalty)
 
 
