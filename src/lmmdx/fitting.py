@@ -31,6 +31,10 @@ SINGULAR_TOLERANCE = 1e-4
 BOUNDARY_SNAP = 1e-4
 #: "Does not worsen": the criterion may rise by at most this much.
 _SNAP_SLACK = 1e-9
+#: The optimiser's stopping rules in a fit: looser than lme4's 1e-8 because a converged
+#: optimum is then polished by Newton steps on the closed-form gradient, which is both
+#: faster and more precise than running a derivative-free optimiser to its noise floor.
+FIT_TOLERANCES = Tolerances(ftol_abs=1e-6, xtol_abs=1e-6)
 #: θ diagonal elements below this at the optimum trigger one restart from 1 (internal scale).
 RESTART_EDGE = 1e-3
 #: From this order of the dense rest block on, an evaluation costs milliseconds: the default
@@ -130,7 +134,7 @@ def _fit_model(
     x0 = layout.start() if start is None else np.asarray(start, dtype=np.float64)
     formula = model.design.formula.text
     with _engine_guard(formula):
-        trace = _optimize(model, reml, optimizer, x0, tolerances)
+        trace = _optimize(model, reml, optimizer, x0, tolerances or FIT_TOLERANCES)
     if not np.isfinite(trace.fmin) or abs(trace.fmin) >= 1e299:
         raise FitError(f"the criterion of {formula!r} cannot be evaluated on these data")
     with _engine_guard(formula):

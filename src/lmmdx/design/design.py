@@ -89,11 +89,14 @@ def _prepare(frame: pd.DataFrame, used: list[str], grouping: set[str]) -> tuple[
     ``grouping`` names the columns whose booleans stay as they are (grouping factors, the response).
     The frame is not copied when nothing needs to change.
     """
+    columns = {name: frame[name] for name in used}
     missing = np.zeros(len(frame), dtype=bool)
-    for name in used:
-        missing |= frame[name].isna().to_numpy()
+    for column in columns.values():
+        missing |= column.isna().to_numpy()
     n_missing = int(missing.sum())
     data = frame.loc[~missing] if n_missing else frame
+    if n_missing:
+        columns = {name: data[name] for name in used}
     if len(data) == 0:
         raise DataError(
             f"no rows left: all {len(frame)} rows have a missing value in {', '.join(map(repr, used))}"
@@ -101,8 +104,7 @@ def _prepare(frame: pd.DataFrame, used: list[str], grouping: set[str]) -> tuple[
             else "the data have no rows"
         )
     converted = {}
-    for name in used:
-        column = data[name]
+    for name, column in columns.items():
         dtype = column.dtype
         if name not in grouping and (pd.api.types.is_datetime64_any_dtype(dtype)
                                      or pd.api.types.is_timedelta64_dtype(dtype)):
@@ -120,8 +122,8 @@ def _prepare(frame: pd.DataFrame, used: list[str], grouping: set[str]) -> tuple[
                 raise DataError(f"column {name!r} has {int(bad.sum())} infinite values")
             if isinstance(dtype, pd.api.extensions.ExtensionDtype):  # nullable Int64, Float64, arrow numbers
                 converted[name] = values
-        elif pd.api.types.is_string_dtype(dtype) and dtype != object:  # pandas and arrow string dtypes
-            converted[name] = column.astype(object)
+        elif name not in grouping and pd.api.types.is_string_dtype(dtype) and dtype != object:
+            converted[name] = column.astype(object)  # pandas and arrow strings, for formulaic
     if converted:
         data = data.loc[:, used].assign(**converted)
     return data, n_missing

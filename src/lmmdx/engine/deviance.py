@@ -296,8 +296,13 @@ class ProfiledDeviance:
             raise np.linalg.LinAlgError("the penalised cross-product matrix is not positive definite")
         return logdet1, lr, self.layout.factors(theta)
 
-    def conditional_modes(self, lr: np.ndarray, factors: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
-        """Spherical random effects u (per term, (ℓᵢ, kᵢ)) and β̂ from the factor of the rest block."""
+    def conditional_modes(
+        self, lr: np.ndarray, factors: list[np.ndarray], dinv: np.ndarray | None = None
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Spherical random effects u (per term, (ℓᵢ, kᵢ)) and β̂ from the factor of the rest block.
+
+        ``dinv`` is :meth:`first_term_inverse` of the first factor, when the caller has it.
+        """
         q, p = self.q_rest, self.p
         if self.m > 1:
             x_rest = _leading_solve(lr)
@@ -310,7 +315,9 @@ class ProfiledDeviance:
         for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
             weighted[at : at + nlev * k] = (weighted[at : at + nlev * k].reshape(nlev, k) @ t.T).ravel()
         proj = (self.a21.T @ weighted).reshape(l1, k1) @ t1
-        u = [-(self.first_term_inverse(t1) @ proj[:, :, None])[:, :, 0]]
+        if dinv is None:
+            dinv = self.first_term_inverse(t1)
+        u = [-np.einsum("jab,jb->ja", dinv, proj) if k1 > 2 else -(dinv * proj[:, None, :]).sum(axis=2)]
         for at, nlev, k in self._segments:
             u.append(x_rest[at : at + nlev * k].reshape(nlev, k))
         return u, x_rest[q : q + p]

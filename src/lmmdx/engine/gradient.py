@@ -119,7 +119,8 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
     n, p, q = dev.n, dev.p, dev.q_rest
     parts = dev._parts(logdet1, lr)
     value = criterion(parts, n, p, reml)
-    u, beta = dev.conditional_modes(lr, factors)
+    dinv = dev.first_term_inverse(factors[0])
+    u, beta = dev.conditional_modes(lr, factors, dinv)
     blocks = dev.blocks
     k1, l1 = blocks.sizes[0], blocks.levels[0]
     t1 = factors[0]
@@ -144,13 +145,13 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
             _sandwich(full, segments, factors[1:])
             cell_values[inside] = full[rows_in, cols_in]
     # first term: C̄₁ = Σⱼ Dⱼ⁻¹ + Dⱼ⁻¹ T₁ᵀ Gⱼ T₁ Dⱼ⁻¹ with Gⱼ = Vⱼᵀ Q Vⱼ
-    dinv = dev.first_term_inverse(t1)
     rows, cols = packed_pairs(k1)
     g_packed = schur.adjoint(cell_values).reshape(rows.size, l1) / np.where(rows == cols, 1.0, 2.0)[:, None]
     g = np.zeros((l1, k1, k1))
     g[:, rows, cols] = g_packed.T
     g[:, cols, rows] = g_packed.T
-    c_bar = [np.sum(dinv + dinv @ t1.T @ g @ t1 @ dinv, axis=0)]
+    half = t1 @ dinv  # Tⱼ = T₁ Dⱼ⁻¹: Dⱼ⁻¹ T₁ᵀ Gⱼ T₁ Dⱼ⁻¹ = Tⱼᵀ Gⱼ Tⱼ
+    c_bar = [dinv.sum(axis=0) + np.einsum("jba,jbc,jcd->ad", half, g, half, optimize=False)]
     for at, nlev, k in segments:
         c_bar.append(inverse.sum_diagonal_blocks(at, nlev, k))
 
