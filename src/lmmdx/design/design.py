@@ -92,7 +92,11 @@ def _prepare(frame: pd.DataFrame, used: list[str], grouping: set[str]) -> tuple[
     columns = {name: frame[name] for name in used}
     missing = np.zeros(len(frame), dtype=bool)
     for column in columns.values():
-        missing |= column.isna().to_numpy()
+        dtype = column.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind == "f":
+            missing |= np.isnan(column.to_numpy())
+        elif not (isinstance(dtype, np.dtype) and dtype.kind in "iub"):  # numpy ints/bools cannot be missing
+            missing |= column.isna().to_numpy()
     n_missing = int(missing.sum())
     data = frame.loc[~missing] if n_missing else frame
     if n_missing:

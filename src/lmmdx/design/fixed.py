@@ -15,6 +15,9 @@ __all__ = ["ALIAS_TOLERANCE", "FixedEffects", "fixed_effects"]
 #: A column is aliased when its part orthogonal to the columns before it is smaller
 #: than this fraction of its norm (lme4 uses 1e-7 in its rank check of X).
 ALIAS_TOLERANCE = 1e-7
+#: Above this the Gram-matrix screen settles full rank without a QR (its own rounding error is
+#: about the square root of the machine precision, far below).
+_SCREEN = 1e-4
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,15 @@ def aliased_columns(X: np.ndarray) -> np.ndarray:
     alias = norms == 0
     if p == 0:
         return alias
+    if not alias.any():
+        # quick screen: the Cholesky factor of the normalised Gram matrix has, on its
+        # diagonal, each column's distance from the span of the earlier ones
+        gram = (X / norms).T @ (X / norms)
+        try:
+            if np.min(np.diag(np.linalg.cholesky(gram))) > _SCREEN:
+                return alias
+        except np.linalg.LinAlgError:
+            pass
     r = scipy.linalg.qr(X, mode="r", pivoting=True, check_finite=False)[0]
     diag = np.abs(np.diag(r))
     if diag.size == p and diag[-1] > ALIAS_TOLERANCE * diag[0] and not alias.any():

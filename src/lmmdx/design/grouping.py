@@ -38,15 +38,23 @@ class GroupingFactor:
 
 
 def _column_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Codes and sorted labels of one column; mixed types are compared as text."""
+    """Codes and sorted labels of one column; mixed types are compared as text.
+
+    Factorised unsorted (cheaper), then the few levels are sorted and the codes renumbered.
+    """
     values = column
     if isinstance(column.dtype, pd.CategoricalDtype):
         values = column.astype(str)
     try:
-        codes, uniques = pd.factorize(values, sort=True)
+        codes, uniques = pd.factorize(values)
+        order = np.argsort(np.asarray(uniques), kind="stable")
     except TypeError:
-        codes, uniques = pd.factorize(values.astype(str), sort=True)
-    return codes.astype(np.int64), [str(u) for u in uniques]
+        codes, uniques = pd.factorize(values.astype(str))
+        order = np.argsort(np.asarray(uniques), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    labels = [str(u) for u in np.asarray(uniques)[order]]
+    return rank[codes].astype(np.int64), labels
 
 
 def grouping_factor(frame: pd.DataFrame, names: tuple[str, ...]) -> GroupingFactor:

@@ -20,8 +20,8 @@ __all__ = ["newton_polish"]
 
 #: Newton steps at most, all with the Hessian of the first (each later step costs one gradient).
 NEWTON_STEPS = 4
-#: A step this small relative to θ ends the polish.
-_STEP_TOLERANCE = 1e-9
+#: A step this small relative to θ is the last (the next would be about its square).
+_STEP_TOLERANCE = 1e-7
 #: Relative rise of the criterion tolerated as rounding noise when a step is judged.
 _NOISE = 1e-12
 #: Relative forward-difference step for the Hessian.
@@ -72,11 +72,15 @@ def newton_polish(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> tuple
             if free.size == 0:
                 break
             continue
-        new_value, new_grad = value_and_gradient(dev, candidate, reml)
+        last = np.max(np.abs(step)) <= _STEP_TOLERANCE * max(1.0, float(np.max(np.abs(candidate))))
+        if last:  # converged: the value alone decides whether the step is kept
+            new_value, new_grad = dev(candidate, reml), grad
+        else:
+            new_value, new_grad = value_and_gradient(dev, candidate, reml)
         used += 1
         if not (np.isfinite(new_value) and new_value <= value + _NOISE * max(1.0, abs(value))):
             break
         theta, value, grad = candidate, new_value, new_grad
-        if np.max(np.abs(step)) <= _STEP_TOLERANCE * max(1.0, float(np.max(np.abs(theta)))):
+        if last:
             break
     return theta, value, used
