@@ -187,3 +187,10 @@ def test_no_fixed_effects_at_all(sleep):
     fit = quiet_fit("Reaction ~ 0 + (1 | Subject)", sleep)
     assert fit.fixed_names == () and fit.beta.size == 0
     assert fit.sigma > 0 and fit.converged
+
+
+def test_missing_values_in_nullable_integer_columns_are_counted(sleep):
+    data = sleep.assign(Days=sleep["Days"].astype("Int64"))
+    data.loc[[3, 4], "Days"] = pd.NA
+    fit = quiet_fit("Reaction ~ Days + (1 | Subject)", data)
+    assert fit.nobs == 178 and fit.n_missing == 2
