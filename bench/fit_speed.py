@@ -59,7 +59,7 @@ def time_fit(formula: str, data: pd.DataFrame, reml: bool, repeat: int) -> tuple
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=50, help="runs per small case (median taken)")
     parser.add_argument("--skip-large", action="store_true", help="skip InstEval and the 100k design")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
