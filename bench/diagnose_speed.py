@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _timing import median_time
 
 import lmmdx
 from lmmdx.diagnose.agreement import _eval_seconds, _jobs
@@ -50,16 +49,6 @@ def _refit(job: tuple[str, np.ndarray]) -> float:
     return fit_model(fit.model, fit.reml, optimizer=job[0], start=job[1]).objective
 
 
-def _median(fun, repeat: int) -> float:
-    fun()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fun()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7)
@@ -79,10 +68,10 @@ def main() -> None:
         fit = lmmdx.fit(formula, frame)
         _FIT["current"] = fit
         repeat = args.repeat if "InstEval" not in name else 1
-        total = _median(fit.diagnose, repeat)
+        total = median_time(fit.diagnose, repeat)
         cost = _eval_seconds(fit)
         jobs = [(j.optimizer, j.start) for j in _jobs(fit, tuple(OPTIMIZERS), cost)]
-        serial = _median(lambda jobs=jobs: [_refit(j) for j in jobs], repeat)
+        serial = median_time(lambda jobs=jobs: [_refit(j) for j in jobs], repeat)
         workers = min(2, os.cpu_count() or 1)
 
         def threads(jobs=jobs, workers=workers) -> None:
@@ -94,7 +83,7 @@ def main() -> None:
                 list(pool.map(_refit, jobs))
 
         print(f"{name + ': ' + formula:<56} {cost * 1e3:>8.3f} {total:>10.3f} {serial:>13.3f} "
-              f"{_median(threads, repeat):>8.3f} {_median(processes, repeat):>9.3f}", flush=True)
+              f"{median_time(threads, repeat):>8.3f} {median_time(processes, repeat):>9.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,27 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+from _timing import median_time
 
 import lmmdx
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def median_time(fun: Callable[[], object], repeat: int) -> float:
-    fun()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fun()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

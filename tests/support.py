@@ -6,7 +6,7 @@ import functools
 import json
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -66,3 +66,12 @@ def same_parameter(ours: str, theirs: str) -> bool:
         return ours == theirs
     (head_a, group_a), (head_b, group_b) = ours.split("|"), theirs.split("|")
     return head_a == head_b and sorted(group_a.split(":")) == sorted(group_b.split(":"))
+
+
+def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """Run ``lmmdx ARGV`` in-process; its exit code, stdout and stderr."""
+    from lmmdx.cli.main import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from support import DATA
+from support import run_cli as run
 
 from lmmdx.cli.main import main
 
@@ -34,11 +35,6 @@ def wide_csv(tmp_path_factory) -> str:
     wide.to_csv(path, index=False)
     return str(path)
 
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_two_hundred_responses(capsys, tmp_path, wide_csv):

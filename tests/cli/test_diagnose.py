@@ -8,17 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from support import DATA
+from support import run_cli as run
 
 from lmmdx.cli.main import EXIT_ERROR, EXIT_FINDINGS, main
 
 SEED = str(DATA / "seed_example.csv")
 SLEEP = str(DATA / "sleepstudy.csv")
 
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,12 @@ import json
 
 import pytest
 from support import DATA, INFERENCE_REFERENCE, same_parameter
-
-from lmmdx.cli.main import main
+from support import run_cli as run
 
 SLEEP = str(DATA / "sleepstudy.csv")
 DYESTUFF = str(DATA / "Dyestuff.csv")
 PASTES = str(DATA / "Pastes.csv")
 
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_fit_json_has_df_and_p_values(capsys):

@@ -10,16 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from support import DATA, REFERENCE
-
-from lmmdx.cli.main import main
+from support import run_cli as run
 
 SLEEP = str(DATA / "sleepstudy.csv")
 
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_fit_json_has_the_documented_keys(capsys):
