@@ -30,3 +30,18 @@ def test_engine_is_pure_numerics():
         text = path.read_text()
         for banned in ("import pandas", "print(", "open(", "import logging"):
             assert banned not in text, f"{path.name} uses {banned!r}"
+
+
+def test_package_type_checks():
+    """mypy (configured in pyproject.toml) passes on src/."""
+    pytest.importorskip("mypy")
+    result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_code_passes_ruff():
+    pytest.importorskip("ruff")
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "bench"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

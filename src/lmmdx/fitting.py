@@ -190,7 +190,7 @@ def _minimize_once(
     return minimize(lambda th: deviance(th, reml), x0, lower, optimizer, tolerances)
 
 
-def _tolerance_fields(tolerances: Tolerances | None) -> dict[str, float]:
+def _tolerance_fields(tolerances: Tolerances | None) -> dict[str, Any]:
     tol = tolerances or Tolerances()
     return {"ftol_abs": tol.ftol_abs, "xtol_abs": tol.xtol_abs, "maxeval": tol.maxeval}
 

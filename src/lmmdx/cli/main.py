@@ -115,7 +115,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .io import read_table
 
     frame = read_table(args.data)
-    fits = []
+    fits: list[Any] = []
     for text in (args.formula_a, args.formula_b):
         parsed = parse_formula(text)
         if parsed.random:

@@ -208,14 +208,14 @@ def _eigen(h: np.ndarray, names: tuple[str, ...], boundary: tuple[str, ...]) -> 
         return InformationSummary(names, boundary, (), 1.0, (), True)
     if not np.all(np.isfinite(h)) or np.any(d <= 0):
         bad = [names[i] for i in range(len(names)) if not (np.isfinite(d[i]) and d[i] > 0)]
-        combos = tuple(ParameterCombination(0.0, {n: 1.0}) for n in bad)
-        return InformationSummary(names, boundary, (), float("inf"), combos, False)
+        undefined = tuple(ParameterCombination(0.0, {n: 1.0}) for n in bad)
+        return InformationSummary(names, boundary, (), float("inf"), undefined, False)
     scale = 1.0 / np.sqrt(d)
     scaled = h * np.outer(scale, scale)
     w, v = np.linalg.eigh(0.5 * (scaled + scaled.T))
     rel = w / w[-1]
     positive = bool(w[0] > 0)
-    combos = []
+    combos: list[ParameterCombination] = []
     for k in np.nonzero(rel < NEAR_NULL)[0]:
         vec = v[:, k] * np.sign(v[np.argmax(np.abs(v[:, k])), k])
         combos.append(ParameterCombination(float(rel[k]), dict(zip(names, map(float, vec), strict=True))))

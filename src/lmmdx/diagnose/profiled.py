@@ -82,7 +82,7 @@ def profiled_derivatives(fit: Fit) -> ProfiledDerivatives:
         scaled = h * np.outer(scale, scale)
         min_eig = float(np.linalg.eigvalsh(0.5 * (scaled + scaled.T))[0])
         if min_eig > 0 and np.all(np.isfinite(g)):
-            decrement = float(np.sqrt(max(g @ np.linalg.solve(h, g), 0.0)))
+            decrement = float(np.sqrt(max(float(g @ np.linalg.solve(h, g)), 0.0)))
     elif h.size:
         min_eig = float(np.min(np.diag(h))) if np.all(np.isfinite(np.diag(h))) else float("nan")
     slopes = []

@@ -23,7 +23,9 @@ _PLAIN = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 
 def split_terms(text: str) -> list[str]:
     """Split a right-hand side at its top-level ``+`` (brackets respected)."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char in "([{":
             depth += 1

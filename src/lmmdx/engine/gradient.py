@@ -153,6 +153,7 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
     half = t1 @ dinv  # Tⱼ = T₁ Dⱼ⁻¹: Dⱼ⁻¹ T₁ᵀ Gⱼ T₁ Dⱼ⁻¹ = Tⱼᵀ Gⱼ Tⱼ
     c_bar = [dinv.sum(axis=0) + np.einsum("jba,jbc,jcd->ad", half, g, half, optimize=False)]
     for at, nlev, k in segments:
+        assert inverse is not None  # segments lie inside the rest block, so nr > 0
         c_bar.append(inverse.sum_diagonal_blocks(at, nlev, k))
 
     # Zᵀ res per term, from the blocks: Zᵀ(y − Xβ) − ZᵀZ b

@@ -105,7 +105,9 @@ def _components(fit: Fit) -> tuple[list[np.ndarray], list[tuple[int, ...]], np.n
     """Indicator blocks Zₐ (n × levels) of every random-effect column, the pairs (a, b) of
     each covariance parameter, and the parameter values γ (σ² last)."""
     design = fit.model.design
-    z, pairs, gamma = [], [], []
+    z: list[np.ndarray] = []
+    pairs: list[tuple[int, ...]] = []
+    gamma: list[float] = []
     comps = iter(c for c in fit.random_effects if c.term is not None)
     corr = {(c.group, c.term1, c.term2): c.corr for c in fit.correlations}
     for block in design.blocks:

@@ -120,7 +120,7 @@ def _resolve(a: AnyFit | str, b: AnyFit | str) -> tuple[AnyFit, AnyFit]:
     for f in (a, b):
         if not isinstance(f, (Fit, OlsFit)):
             raise LmmdxError(f"compare() takes fitted models or formulas, not {type(f).__name__}")
-    return a, b  # type: ignore[return-value]
+    return a, b
 
 
 def _check_rows(a: AnyFit, b: AnyFit) -> None:

@@ -234,5 +234,5 @@ def profile_intervals(fit: Fit, level: float = 0.95) -> Intervals:
                          "the fit is not at its optimum")
         out.append(Interval(trace.parameter, float(est), trace.lower, trace.upper, "profile", reliable,
                             "; ".join(notes)))
-    notes = ("profile of the ML deviance (a REML fit is refitted by ML, as lme4 does)",) if fit.reml else ()
-    return Intervals("profile", level, tuple(out), notes)
+    caveats = ("profile of the ML deviance (a REML fit is refitted by ML, as lme4 does)",) if fit.reml else ()
+    return Intervals("profile", level, tuple(out), caveats)
