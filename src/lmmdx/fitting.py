@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .blas import single_threaded
+from .boundary import BOUNDARY_TOLERANCE, correlations, is_singular
 from .design import Design, build_design
 from .design.frame import as_pandas
 from .engine import OptTrace, Solution, Tolerances, minimize
@@ -22,13 +23,8 @@ from .formula import parse_formula
 from .model import Model
 from .result import ConditionalModes, Correlation, Fit, VarComp
 
-__all__ = ["BOUNDARY_SNAP", "ENGINE_FAILURE", "SINGULAR_TOLERANCE", "fit", "fit_design", "fit_model"]
+__all__ = ["ENGINE_FAILURE", "fit", "fit_design", "fit_model"]
 
-#: lme4's isSingular() tolerance on the diagonal of the relative covariance factors.
-SINGULAR_TOLERANCE = 1e-4
-#: Diagonal elements of θ below this are tried at exactly 0 after the optimiser stops,
-#: and kept there when that does not worsen the criterion (as MixedModels.jl does).
-BOUNDARY_SNAP = 1e-4
 #: "Does not worsen": the criterion may rise by at most this much.
 _SNAP_SLACK = 1e-9
 #: The optimiser's stopping rules in a fit: looser than lme4's 1e-8 because a converged
@@ -105,7 +101,7 @@ def _engine_guard(formula: str) -> Iterator[None]:
 
 def _snap_to_boundary(model: Model, theta: np.ndarray, fmin: float, reml: bool) -> tuple[np.ndarray, float]:
     diag = model.deviance.layout.diagonal_mask()
-    small = diag & (theta < BOUNDARY_SNAP) & (theta != 0.0)
+    small = diag & (theta < BOUNDARY_TOLERANCE) & (theta != 0.0)
     if not small.any():
         return theta, fmin
     candidate = np.where(small, 0.0, theta)
@@ -212,14 +208,12 @@ def _var_corr(model: Model, sigma: float, factors: list[np.ndarray]) -> tuple[li
     comps, corrs = [], []
     for block, t in zip(model.design.blocks, factors, strict=True):
         cov = sigma**2 * (t @ t.T)
-        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        sd, corr = correlations(cov)
         for j, column in enumerate(block.columns):
             comps.append(VarComp(block.group, column, float(cov[j, j]), float(sd[j])))
         for j in range(block.k):
             for i in range(j + 1, block.k):
-                denom = sd[i] * sd[j]
-                value = float(cov[i, j] / denom) if denom > 0 else float("nan")
-                corrs.append(Correlation(block.group, block.columns[j], block.columns[i], value))
+                corrs.append(Correlation(block.group, block.columns[j], block.columns[i], float(corr[i, j])))
     comps.append(VarComp("Residual", None, sigma**2, sigma))
     return comps, corrs
 
@@ -248,7 +242,7 @@ def assemble_fit(model: Model, solution: Solution, trace: OptTrace, reml: bool) 
     theta_int = solution.theta
     factors = model.factors_to_user(theta_int)
     theta_user = layout.from_factors(factors)
-    singular = bool(np.any(theta_int[layout.diagonal_mask()] < SINGULAR_TOLERANCE))
+    singular = is_singular(theta_int, layout.diagonal_mask())
     sigma = scaling.y_scale * solution.sigma
     beta = scaling.beta_to_user(solution.beta)
     vcov = scaling.vcov_to_user(solution.vcov_beta)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .blas import dense_threads
+from .boundary import TermBoundary, classify_term, standardised_covariance
 from .design import Design
 from .engine import Blocks, ProfiledDeviance, Solution, TermData, cross_products
 from .engine.scaling import Scaling, column_transform, relative_factor_to_user
@@ -96,6 +97,17 @@ class Model:
     def theta_to_user(self, theta: np.ndarray) -> np.ndarray:
         """lme4's θ on the user scale from internal θ."""
         return self.deviance.layout.from_factors(self.factors_to_user(theta))
+
+    def boundary(self, theta: np.ndarray) -> tuple[TermBoundary, ...]:
+        """Where each term stands with respect to the boundary at internal θ (see :mod:`lmmdx.boundary`)."""
+        out = []
+        internal = self.deviance.layout.factors(theta)
+        for index, (block, t_int, t_user) in enumerate(
+            zip(self.design.blocks, internal, self.factors_to_user(theta), strict=True)
+        ):
+            spread = np.sqrt(np.mean(block.values**2, axis=0))
+            out.append(classify_term(index, t_int, standardised_covariance(t_user, spread)))
+        return tuple(out)
 
     def solve(self, theta: np.ndarray, reml: bool) -> Solution:
         """The internal-scale solution at internal θ."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .boundary import TermBoundary
 from .engine import OptTrace
 from .finding import FrozenMapping
 from .model import Model
@@ -143,7 +144,7 @@ class Fit(InformationCriteria):
         The optimiser stopped on its tolerance.
     singular : bool
         Some random-effects covariance matrix is rank deficient (a θ diagonal
-        element below lme4's 1e-4 on the internal scale).
+        element below :data:`lmmdx.boundary.BOUNDARY_TOLERANCE`, lme4's 1e-4, on the internal scale).
     warnings : tuple of str
     optimizer : OptTrace
         The optimiser's record (internal θ).
@@ -202,6 +203,12 @@ class Fit(InformationCriteria):
     def df_resid(self) -> int:
         """Residual degrees of freedom as lme4 reports them: n − npar."""
         return self.nobs - self.npar
+
+    @property
+    def boundary(self) -> tuple[TermBoundary, ...]:
+        """Per random-effects term (engine order): whether it is singular, which variances are
+        zero and whether its correlations are at ±1 (see :mod:`lmmdx.boundary`)."""
+        return self.model.boundary(self.theta_internal)
 
     @property
     def std_errors(self) -> np.ndarray:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..boundary import BOUNDARY_TOLERANCE, correlations
 from ..finding import Finding, Remedy, coefficient_name, correlation_name, sd_name
-from ..fitting import SINGULAR_TOLERANCE
 from ..result import Fit
 
 __all__ = ["BOUNDARY", "NONCONVERGENCE", "RANK_DEFICIENT", "basic_findings", "boundary_parameters"]
@@ -24,31 +24,22 @@ RANK_DEFICIENT = "rank_deficient"
 def boundary_parameters(fit: Fit) -> tuple[str, ...]:
     """The variance-covariance parameters at the boundary, in words.
 
-    A term is at the boundary when a diagonal element of its relative factor
-    (internal scale) is below lme4's singularity tolerance, as for
-    :attr:`Fit.singular`. Its covariance is then judged on the user's scale,
-    standardised by the root mean square of each column of Z (so units do not
-    matter): an effect whose standardised SD is below the tolerance is named as
-    a zero SD; otherwise the covariance is rank deficient without a zero SD, and
+    Which terms are singular and which of their parameters are on the boundary is
+    :attr:`Fit.boundary` (:mod:`lmmdx.boundary`): an effect whose variance is zero is
+    named as a zero SD; otherwise the covariance is rank deficient without a zero SD, and
     the most correlated pair is named (correlation ±1).
     """
-    layout = fit.model.deviance.layout
     user = fit.model.factors_to_user(fit.theta_internal)
     out: list[str] = []
-    for block, t_int, t_user in zip(fit.model.design.blocks, layout.factors(fit.theta_internal), user,
-                                    strict=True):
-        if np.min(np.diag(t_int)) >= SINGULAR_TOLERANCE:
+    for term in fit.boundary:
+        if not term.singular:
             continue
-        spread = np.sqrt(np.mean(block.values**2, axis=0))
-        factor = t_user * spread[:, None]
-        cov = factor @ factor.T
-        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
-        zero = [j for j in range(block.k) if sd[j] < SINGULAR_TOLERANCE]
-        out.extend(sd_name(block.group, block.columns[j]) for j in zero)
-        if zero or block.k < 2:
+        block = fit.model.design.blocks[term.block]
+        out.extend(sd_name(block.group, block.columns[j]) for j in term.zero_effects)
+        if term.zero_effects or block.k < 2:
             continue
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = np.abs(cov / np.outer(sd, sd))
+        _, corr = correlations(user[term.block] @ user[term.block].T)
+        corr = np.abs(corr)
         np.fill_diagonal(corr, -1.0)
         i, j = np.unravel_index(int(np.nanargmax(corr)), corr.shape)
         first, second = sorted((int(i), int(j)))
@@ -63,7 +54,7 @@ def basic_findings(fit: Fit) -> tuple[Finding, ...]:
         params = boundary_parameters(fit)
         findings.append(Finding(
             BOUNDARY, "warning", params,
-            {"theta": [float(v) for v in fit.theta_internal], "tolerance": SINGULAR_TOLERANCE},
+            {"theta": [float(v) for v in fit.theta_internal], "tolerance": BOUNDARY_TOLERANCE},
             f"Boundary (singular) fit: the data do not support {', '.join(params) or 'every variance component'}.",
             (Remedy("drop_term", None, "drop the random-effects terms named here, or their correlation"),),
         ))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..boundary import correlation
 from ..engine import OPTIMIZERS, Tolerances
 from ..errors import LmmdxError
 from ..fitting import fit_model
@@ -72,9 +73,7 @@ def estimates(fit: Fit, varcov: VarCovMap) -> dict[str, float]:
     out: dict[str, float] = {}
     for spec, value in zip(varcov.specs, phi, strict=True):
         if spec.kind == "covariance":
-            mat = mats[spec.block]
-            denom = np.sqrt(mat[spec.i, spec.i] * mat[spec.j, spec.j])
-            out[spec.name] = float(value / denom) if denom > 0 else float("nan")
+            out[spec.name] = correlation(mats[spec.block], spec.i, spec.j)
         else:
             out[spec.name] = float(np.sqrt(max(value, 0.0)))
     for name, b in zip(fit.fixed_names, fit.beta, strict=True):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from ..boundary import correlations
 from ..engine import Tolerances, minimize
 from ..result import Fit
 
@@ -86,12 +87,9 @@ def term_pca(fit: Fit, block: int) -> TermPCA:
     """Principal components of term ``block``'s covariance at the fit."""
     t = fit.model.factors_to_user(fit.theta_internal)[block]
     sdev = np.linalg.svd(t, compute_uv=False)
-    cov = t @ t.T
-    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    k = cov.shape[0]
+    sd, corr = correlations(t @ t.T)
+    corr = np.nan_to_num(corr, nan=0.0)  # a zero-SD effect adds no dimension
     nonzero = sd > 0
-    corr = np.eye(k)
-    corr[np.ix_(nonzero, nonzero)] = cov[np.ix_(nonzero, nonzero)] / np.outer(sd[nonzero], sd[nonzero])
     corr[~nonzero, ~nonzero] = 0.0
     w, v = np.linalg.eigh(corr)
     w, v = np.clip(w[::-1], 0.0, None), v[:, ::-1]

@@ -25,18 +25,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..fitting import SINGULAR_TOLERANCE
+from ..boundary import TermBoundary, correlation
 from ..result import Fit
 from .differences import Memo, feasible_steps, hessian
 from .parameters import VarCovMap
 from .tables import InformationSummary, ParameterCombination, VarianceComponent
 
 __all__ = [
-    "CORRELATION_BOUNDARY",
     "FD_STEP",
     "ILL_CONDITIONED",
     "NEAR_NULL",
-    "ZERO_VARIANCE",
     "Information",
     "TermBoundary",
     "observed_information",
@@ -44,12 +42,6 @@ __all__ = [
 
 #: Relative finite-difference step on each parameter (its own magnitude).
 FD_STEP = 1e-3
-#: An effect's variance is zero when ``variance · mean(z²) / σ²`` is below this: lme4's
-#: 1e-4 singularity tolerance on θ, squared, with room for the fit's rounding.
-ZERO_VARIANCE = 1e-6
-#: A correlation matrix is on the boundary when its smallest eigenvalue is below this
-#: (a 2 × 2 correlation of ±(1 − 1e-6)).
-CORRELATION_BOUNDARY = 1e-6
 #: Scaled-information eigenvalues below this fraction of the largest are near-null:
 #: a combination of parameters whose variance is 10⁶ times that of the parameters
 #: separately, so that it is not determined by the data.
@@ -59,27 +51,6 @@ NEAR_NULL = 1e-6
 ILL_CONDITIONED = 1e4
 #: A standard error below this fraction of its estimate is "zero": non-identifiability.
 _ZERO_SE = 1e-8
-
-
-@dataclass(frozen=True, slots=True)
-class TermBoundary:
-    """Where one random-effects term stands with respect to the boundary.
-
-    Attributes
-    ----------
-    block : int
-    singular : bool
-        Some diagonal element of the internal θ is below lme4's 1e-4.
-    zero_effects : tuple of int
-        Columns whose variance is zero.
-    correlation_boundary : bool
-        The covariance of the other columns is rank deficient (|correlation| = 1 for two).
-    """
-
-    block: int
-    singular: bool
-    zero_effects: tuple[int, ...]
-    correlation_boundary: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,34 +93,6 @@ class Information:
         return None
 
 
-def _relative_variances(fit: Fit, mats: list[np.ndarray], sigma2: float) -> list[np.ndarray]:
-    out = []
-    for block, mat in zip(fit.model.design.blocks, mats, strict=True):
-        rms2 = np.mean(block.values**2, axis=0)
-        out.append(np.diag(mat) * rms2 / max(sigma2, 1e-300))
-    return out
-
-
-def classify_terms(fit: Fit, varcov: VarCovMap, phi: np.ndarray) -> tuple[TermBoundary, ...]:
-    """Which terms are singular, which effects have zero variance, which correlations are at ±1."""
-    mats, sigma2 = varcov.covariances(phi)
-    relvars = _relative_variances(fit, mats, sigma2)
-    layout = fit.model.deviance.layout
-    out = []
-    for index, (t_int, mat, rel) in enumerate(zip(layout.factors(fit.theta_internal), mats, relvars, strict=True)):
-        singular = bool(np.any(np.diag(t_int) < SINGULAR_TOLERANCE))
-        zero = tuple(int(j) for j in np.nonzero(rel < ZERO_VARIANCE)[0]) if singular else ()
-        rest = [j for j in range(mat.shape[0]) if j not in zero]
-        corr_boundary = False
-        if singular and len(rest) >= 2:
-            sub = mat[np.ix_(rest, rest)]
-            sd = np.sqrt(np.diag(sub))
-            corr = sub / np.outer(sd, sd)
-            corr_boundary = bool(np.linalg.eigvalsh(corr)[0] < CORRELATION_BOUNDARY) or not zero
-        out.append(TermBoundary(index, singular, zero, corr_boundary))
-    return tuple(out)
-
-
 class _Face:
     """φ as a function of the free coordinates, boundary parameters held."""
 
@@ -168,8 +111,7 @@ class _Face:
                 held.append(n)
             elif spec.kind == "covariance" and term.correlation_boundary:
                 held.append(n)
-                mat = mats[spec.block]
-                r = mat[spec.i, spec.j] / np.sqrt(mat[spec.i, spec.i] * mat[spec.j, spec.j])
+                r = correlation(mats[spec.block], spec.i, spec.j)
                 tied.append((n, index[(spec.block, spec.i, spec.i)], index[(spec.block, spec.j, spec.j)], r))
             else:
                 free.append(n)
@@ -227,7 +169,7 @@ def observed_information(fit: Fit) -> Information:
     """Hessian of the criterion over the user-scale variance–covariance parameters at the fit."""
     varcov = VarCovMap(fit.model, fit.reml)
     phi = varcov.from_fit(fit.theta_internal, fit.sigma)
-    terms = classify_terms(fit, varcov, phi)
+    terms = fit.boundary
     face = _Face(varcov, phi, terms)
     crit = Memo(lambda xi: varcov.criterion(face(xi)) if np.all(np.isfinite(face(xi))) else np.inf)
     xi0 = phi[face.free]

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..boundary import correlation
 from ..design import Design
 from ..design.random import ReBlock
-from ..fitting import SINGULAR_TOLERANCE
 from ..result import Fit
 from .tables import FactorSupport, SlopeSupport
 
@@ -116,9 +116,8 @@ def _slopes(blocks: list[tuple[int, ReBlock]], fit: Fit | None, counts: np.ndarr
     return out
 
 
-def _corr(cov: np.ndarray, a: int, b: int) -> float | None:
-    denom = np.sqrt(cov[a, a] * cov[b, b])
-    return float(cov[a, b] / denom) if denom > 0 else None
+def _corr(cov: np.ndarray, a: int, b: int) -> float:
+    return correlation(cov, a, b)
 
 
 def _rate(levels: int, n_params: int, k_max: int, saturated: float, slopes: list[SlopeSupport],
@@ -159,9 +158,7 @@ def data_support(design: Design, fit: Fit | None = None) -> tuple[FactorSupport,
         by_factor.setdefault(block.group, []).append((index, block))
     singular_blocks: set[int] = set()
     if fit is not None:
-        for index, t in enumerate(fit.model.deviance.layout.factors(fit.theta_internal)):
-            if np.any(np.diag(t) < SINGULAR_TOLERANCE):
-                singular_blocks.add(index)
+        singular_blocks = {term.block for term in fit.boundary if term.singular}
     rows = []
     for name, blocks in by_factor.items():
         first = blocks[0][1]

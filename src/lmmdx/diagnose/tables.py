@@ -63,7 +63,8 @@ class SlopeSupport:
     origin_ratio : float
         ``|mean| / sd`` of the column: how far its zero lies outside the data.
     corr_user : float or None
-        Estimated intercept–slope correlation as parameterised (None without intercept).
+        Estimated intercept–slope correlation as parameterised (None without intercept or fit;
+        NaN when an SD is zero, see :func:`lmmdx.boundary.correlations`).
     corr_centred : float or None
         The same correlation with the column centred at its mean.
     """

@@ -184,7 +184,9 @@ def bootstrap_intervals(
     ok = ~np.isnan(result.replicates).all(axis=1)
     if not ok.any():
         raise LmmdxError(f"all {nsim} bootstrap refits failed")
-    lows, highs = np.quantile(result.replicates[ok], [a, 1.0 - a], axis=0)
+    kept = result.replicates[ok]  # NaN: a correlation beside a zero SD (see lmmdx.boundary)
+    with np.errstate(invalid="ignore"):
+        lows, highs = np.nanquantile(kept, [a, 1.0 - a], axis=0)
     out = [
         Interval(name, float(est), float(lo), float(hi), "bootstrap")
         for name, est, lo, hi in zip(result.names, result.estimates, lows, highs, strict=True)
@@ -192,6 +194,10 @@ def bootstrap_intervals(
     notes = [f"{int(ok.sum())} parametric-bootstrap refits (seed {seed}), percentile intervals"]
     if result.failures:
         notes.append(f"{result.failures} refits failed and were left out")
+    for name, column in zip(result.names, kept.T, strict=True):
+        missing = int(np.isnan(column).sum())
+        if missing:
+            notes.append(f"{name}: undefined (an SD of 0) in {missing} refits, which are left out of its interval")
     share = float(result.singular[ok].mean())
     if share > 0:
         notes.append(f"{100 * share:.0f}% of the refits were singular")

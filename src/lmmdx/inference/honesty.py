@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..boundary import singular_mask
 from .satterthwaite import EIGEN_TOLERANCE
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ __all__ = ["NEAR_SINGULAR_RATIO", "WaldCheck", "wald_check"]
 #: this fraction of its largest (lmerTest warns at 1e-8 absolute; relative here, because
 #: the Hessian's scale follows the data's units).
 NEAR_SINGULAR_RATIO = EIGEN_TOLERANCE
-#: lme4's isSingular() tolerance on internal θ diagonals (as ``fitting.SINGULAR_TOLERANCE``).
-_BOUNDARY = 1e-4
 
 _ADVICE = (
     "use profile or bootstrap intervals (confint(method='profile'|'bootstrap'), --ci profile|bootstrap) "
@@ -81,12 +80,12 @@ class WaldCheck:
 def _boundary_names(fit: Fit) -> tuple[str, ...]:
     """``group: column`` for each random effect whose θ diagonal element is at the bound."""
     layout = fit.model.deviance.layout
-    theta = np.asarray(fit.theta_internal)
+    on_boundary = singular_mask(fit.theta_internal, layout.diagonal_mask())
     names = []
     for block, offset in zip(fit.model.design.blocks, layout.offsets, strict=True):
         rows, cols = layout.tril(block.k)
         for index, (row, col) in enumerate(zip(rows, cols, strict=True)):
-            if row == col and theta[offset + index] < _BOUNDARY:
+            if row == col and on_boundary[offset + index]:
                 names.append(f"{block.group}: {block.columns[row]}")
     return tuple(names)
 

@@ -20,7 +20,7 @@ from ..errors import LmmdxError
 from .ddf import Tester, ddf_method
 from .derivatives import jacobian
 from .honesty import WaldCheck, wald_check
-from .parameters import fit_parameters, parameters, sdcor
+from .parameters import edge_side, fit_parameters, parameters, sdcor
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,10 +141,15 @@ def wald_intervals(
     nvar = layout.ntheta + 1
     grad = jacobian(lambda vp: sdcor(layout, vp[:-1], float(vp[-1])), info.varpar)
     se_var = np.sqrt(np.maximum(np.einsum("ik,kl,il->i", grad, info.vcov_varpar, grad), 0.0))
+    terms = fit.boundary
     out = []
     for par in params[:nvar]:
         est, se = float(values[par.index]), float(se_var[par.index])
-        if est in (par.lower_bound, par.upper_bound) or not se > 0:
+        if not np.isfinite(est):
+            out.append(Interval(par.name, est, np.nan, np.nan, "wald", False,
+                                "undefined: the SD of one of its effects is zero"))
+            continue
+        if edge_side(par, est, terms) or not se > 0:
             out.append(Interval(par.name, est, np.nan, np.nan, "wald", False,
                                 "no Wald interval at the edge of the parameter space; use the profile"))
             continue

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..boundary import TermBoundary, correlations
 from ..engine import ThetaLayout
 from ..engine.scaling import psd_factor
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from ..model import Model
     from ..result import Fit
 
-__all__ = ["Parameter", "factors_from_sdcor", "fit_parameters", "parameters", "sdcor"]
+__all__ = ["Parameter", "edge_side", "factors_from_sdcor", "fit_parameters", "parameters", "sdcor"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,26 @@ class Parameter:
         return 1.0 if self.kind == "cor" else np.inf
 
 
+def edge_side(par: Parameter, value: float, terms: tuple[TermBoundary, ...]) -> int:
+    """Which edge of its range a variance parameter's estimate is on: −1 (an SD of 0, a correlation
+    of −1), +1 (a correlation of +1) or 0 (inside, or an undefined correlation), decided by
+    :mod:`lmmdx.boundary`.
+
+    Parameters
+    ----------
+    par : Parameter
+    value : float
+        Its estimate, from :func:`sdcor`.
+    terms : tuple of TermBoundary
+        The fit's :attr:`~lmmdx.result.Fit.boundary`.
+    """
+    if par.kind == "sd":
+        return -1 if terms[par.term].sd_at_edge(par.row) else 0
+    if par.kind == "cor" and np.isfinite(value) and terms[par.term].correlation_at_edge(par.row, par.col, value):
+        return 1 if value > 0 else -1
+    return 0
+
+
 def parameters(model: Model) -> tuple[Parameter, ...]:
     """Every parameter of a model in lme4's ``confint`` order."""
     out: list[Parameter] = []
@@ -83,19 +104,14 @@ def parameters(model: Model) -> tuple[Parameter, ...]:
 def sdcor(layout: ThetaLayout, theta_user: np.ndarray, sigma: float) -> np.ndarray:
     """Standard deviations and correlations of each term, then σ (θ's order).
 
-    A correlation with a zero standard deviation is undefined and given as 0.
+    Correlations are :func:`lmmdx.boundary.correlations`' (NaN where an SD is zero).
     """
     values: list[float] = []
     for t in layout.factors(np.asarray(theta_user, dtype=np.float64)):
-        cov = sigma**2 * (t @ t.T)
-        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        sd, corr = correlations(sigma**2 * (t @ t.T))
         rows, cols = ThetaLayout.tril(t.shape[0])
         for r, c in zip(rows, cols, strict=True):
-            if r == c:
-                values.append(float(sd[r]))
-            else:
-                denom = sd[r] * sd[c]
-                values.append(float(np.clip(cov[r, c] / denom, -1.0, 1.0)) if denom > 0 else 0.0)
+            values.append(float(sd[r]) if r == c else float(corr[r, c]))
     values.append(float(sigma))
     return np.asarray(values)
 
@@ -115,7 +131,7 @@ def factors_from_sdcor(layout: ThetaLayout, values: np.ndarray) -> list[np.ndarr
         for v, r, c in zip(cells, rows, cols, strict=True):
             if r == c:
                 sd[r] = v
-            else:
+            elif np.isfinite(v):  # undefined (NaN) beside a zero SD, where any value gives the same Σ
                 corr[r, c] = corr[c, r] = v
         factor = psd_factor((sd[:, None] * corr * sd[None, :]) / sigma**2)
         if factor is None:

@@ -29,7 +29,7 @@ from ..fitting import fit_model
 from ..model import Model
 from .constrained import FixedVariance
 from .intervals import Interval, Intervals
-from .parameters import Parameter, fit_parameters, parameters
+from .parameters import Parameter, edge_side, fit_parameters, parameters
 
 if TYPE_CHECKING:
     from ..result import Fit
@@ -87,6 +87,7 @@ class _Profiler:
         self.model = self.ml.model
         self.params = parameters(self.model)
         self.estimates = fit_parameters(self.ml)
+        self.terms = self.ml.boundary
         self.nvar = self.model.deviance.layout.ntheta + 1
         self.base = self.ml.objective
         self.sigma = self.ml.sigma
@@ -145,7 +146,7 @@ class _Profiler:
         """Where ζ crosses ``side · z`` (or the edge of the parameter space)."""
         est = float(self.estimates[par.index])
         edge = par.upper_bound if side > 0 else par.lower_bound
-        if est == edge:
+        if par.kind != "beta" and edge_side(par, est, self.terms) == side:
             return edge
 
         def evaluate(x: float) -> float:
@@ -200,6 +201,9 @@ def _profile(fit: Fit, level: float, which: tuple[str, ...] | None) -> tuple[Pro
         if which is not None and par.name not in which:
             continue
         est = float(profiler.estimates[par.index])
+        if not np.isfinite(est):  # a correlation beside a zero SD: undefined, nothing to profile
+            traces.append(ProfileTrace(par.name, par.kind, est, np.array([]), np.array([]), np.nan, np.nan))
+            continue
         merged: dict[float, tuple[float, np.ndarray]] = {}
         ends = []
         profiler.drop = 0.0
@@ -226,7 +230,9 @@ def profile_intervals(fit: Fit, level: float = 0.95) -> Intervals:
                 if end == edge:
                     notes.append(f"{side} limit at the edge of the parameter space")
         reliable = bool(np.isfinite(trace.lower) and np.isfinite(trace.upper))
-        if not reliable:
+        if not np.isfinite(trace.estimate):
+            notes.append("undefined: the SD of one of its effects is zero")
+        elif not reliable:
             notes.append("the profile did not reach the limit")
         if trace.drop > _LOWER_TOL * max(1.0, abs(fit.objective)):
             reliable = False

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..boundary import correlations
 from ..finding import coefficient_name, correlation_name, sd_name
 from ..result import Fit
 
@@ -60,14 +61,12 @@ def _named(fit: Fit, beta: np.ndarray, vcov: np.ndarray, sigma: float, covs: lis
         out[f"SE of {coefficient_name(name)}"] = float(s)
     out[RESIDUAL_SD] = float(sigma)
     for block, cov in zip(fit.model.design.blocks, covs, strict=True):
-        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        sd, corr = correlations(cov)
         for j, column in enumerate(block.columns):
             out[sd_name(block.group, column)] = float(sd[j])
         for j in range(block.k):
             for i in range(j + 1, block.k):
-                denom = sd[i] * sd[j]
-                corr = float(cov[i, j] / denom) if denom > 0 else float("nan")
-                out[correlation_name(block.group, block.columns[j], block.columns[i])] = corr
+                out[correlation_name(block.group, block.columns[j], block.columns[i])] = float(corr[i, j])
     return out
 
 

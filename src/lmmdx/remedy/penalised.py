@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..boundary import correlations
 from ..engine import ThetaLayout, minimize
 from ..errors import FitError
 from ..fitting import assemble_fit
@@ -162,11 +163,10 @@ def _estimates(model: Model, theta: np.ndarray, reml: bool) -> tuple[np.ndarray,
     sds: list[float] = []
     corrs: list[float] = []
     for t in model.factors_to_user(theta):
-        cov = sigma**2 * (t @ t.T)
-        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        sd, corr = correlations(sigma**2 * (t @ t.T))
         sds.extend(sd)
         rows, cols = np.tril_indices(t.shape[0], -1)
-        corrs.extend(cov[rows, cols] / np.maximum(sd[rows] * sd[cols], 1e-300))
+        corrs.extend(np.nan_to_num(corr[rows, cols], nan=0.0))  # undefined (a zero SD): compared as 0
     beta = model.scaling.beta_to_user(sol.beta)
     se = np.sqrt(np.diag(model.scaling.vcov_to_user(sol.vcov_beta)))
     values = np.concatenate([sds, [sigma], corrs, beta])

@@ -78,7 +78,8 @@ def _support(d: Diagnosis) -> list[str]:
     for s in d.support:
         for slope in s.slopes:
             corr = ""
-            if slope.corr_user is not None and slope.corr_centred is not None:
+            if (slope.corr_user is not None and slope.corr_centred is not None
+                    and math.isfinite(slope.corr_user) and math.isfinite(slope.corr_centred)):
                 corr = f", intercept-slope corr {slope.corr_user:+.2f} (centred {slope.corr_centred:+.2f})"
             lines.append(f" {s.factor}, slope {slope.column}: {slope.within_share:.0%} of its variance within "
                          f"levels, |mean|/sd {slope.origin_ratio:.2g}{corr}")

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..boundary import correlations
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -88,9 +90,7 @@ def _fixed_correlation(fit: Fit) -> list[str]:
     p = fit.beta.size
     if p < 2 or p > 12:
         return []
-    se = fit.std_errors
-    with np.errstate(divide="ignore", invalid="ignore"):
-        corr = fit.vcov_beta / np.outer(se, se)
+    corr = correlations(fit.vcov_beta)[1]
     short = [n[:6] for n in fit.fixed_names]
     rows = [[fit.fixed_names[i]] + [f"{corr[i, j]:.3f}" for j in range(i)] for i in range(1, p)]
     return ["", "Correlation of Fixed Effects:", *table([""] + short[: p - 1], [r + [""] * (p - len(r)) for r in rows])]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...fitting import SINGULAR_TOLERANCE
+from ...boundary import BOUNDARY_TOLERANCE, TermBoundary, correlations
 from ..context import Context
 from ..finding import Finding, Remedy
-from ..information import TermBoundary
 from ..parameters import correlation_name, variance_name
 from ..remedies import ranked
 from ..support import LEVELS_PER_PARAMETER
@@ -51,8 +50,7 @@ def _inward_change(ctx: Context, index: int, term: TermBoundary) -> float | None
         z2 = float(np.mean(ctx.design.blocks[index].values[:, j] ** 2)) or 1.0
         mat[j, j] += _INWARD * sigma2 / z2
     else:
-        sd = np.sqrt(np.clip(np.diag(mat), 0.0, None))
-        corr = mat / np.outer(sd, sd)
+        sd, corr = correlations(mat)
         k = corr.shape[0]
         corr = (1 - _INWARD) * corr + _INWARD * np.eye(k)
         mat = corr * np.outer(sd, sd)
@@ -96,7 +94,7 @@ def _finding(ctx: Context, index: int, term: TermBoundary) -> Finding:
     assert fit is not None
     g, cols = block.group, block.columns
     t_int = fit.model.deviance.layout.factors(fit.theta_internal)[index]
-    own_zero = [cols[j] for j in range(block.k) if t_int[j, j] < SINGULAR_TOLERANCE]
+    own_zero = [cols[j] for j in range(block.k) if t_int[j, j] < BOUNDARY_TOLERANCE]
     pca = ctx.pca[index]
     info = ctx.information
     mats, _ = info.varcov.covariances(info.phi) if info is not None else ([], 0.0)
@@ -130,12 +128,13 @@ def _finding(ctx: Context, index: int, term: TermBoundary) -> Finding:
                  "the data cannot distinguish a small positive variance from none.")
     else:
         pairs = [(a, b) for a in range(block.k) for b in range(a + 1, block.k)]
-        sd = np.sqrt(np.clip(np.diag(mat), 0.0, None))
-        corrs = {correlation_name(g, cols[a], cols[b]): float(mat[a, b] / (sd[a] * sd[b])) for a, b in pairs
+        sd, corr = correlations(mat)
+        corrs = {correlation_name(g, cols[a], cols[b]): float(corr[a, b]) for a, b in pairs
                  if sd[a] * sd[b] > 0}
         evidence["correlations"] = corrs
         params += list(corrs) + [variance_name(g, c) for c in own_zero if c != "(Intercept)" or len(own_zero) == 1]
-        at_one = [f"{n.split(': ', 1)[1]} = {v:+.2f}" for n, v in corrs.items() if abs(v) > 0.99]
+        at_one = [f"{correlation_name(g, cols[a], cols[b]).split(': ', 1)[1]} = {corr[a, b]:+.2f}"
+                  for a, b in pairs if sd[a] * sd[b] > 0 and term.correlation_at_edge(a, b, float(corr[a, b]))]
         title = f"singular fit: {block.term.text} supports only {pca.supported} of {block.k} dimensions" + (
             f" ({', '.join(at_one)})" if at_one else "")
         text = (f"The covariance matrix of {block.term.text} is estimated with rank {pca.supported} of "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..context import Context
 from ..finding import Finding, Remedy
 from ..parameters import correlation_name, variance_name
@@ -76,7 +78,8 @@ def _levels(ctx: Context, row: FactorSupport) -> list[Finding]:
 def _centring(ctx: Context, row: FactorSupport) -> list[Finding]:
     out = []
     for slope in row.slopes:
-        if slope.corr_user is None or slope.corr_centred is None:
+        if not (slope.corr_user is not None and slope.corr_centred is not None
+                and math.isfinite(slope.corr_user) and math.isfinite(slope.corr_centred)):
             continue
         if abs(slope.corr_user) - abs(slope.corr_centred) <= CENTRING_CORRELATION:
             continue
