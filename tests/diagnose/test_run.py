@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import pytest
@@ -104,18 +103,6 @@ def test_one_observation_per_level_is_residual_saturation():
     # the information matrix says the same: residual and id variance trade off exactly
     null = d.finding("information_singular")
     assert null is not None and set(null.parameters) == {"id: (Intercept)", "residual"}
-
-
-def test_diagnosis_of_a_small_model_is_fast():
-    fit = fitted("seed")
-    best = min(_timed(fit) for _ in range(3))
-    assert best < 0.5
-
-
-def _timed(fit) -> float:
-    start = time.perf_counter()
-    fit.diagnose()
-    return time.perf_counter() - start
 
 
 def test_fit_diagnose_delegates_and_can_skip_the_optimizer_check():
