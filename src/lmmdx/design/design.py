@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..errors import DataError, FormulaError
 from ..formula.terms import ModelFormula
+from .exact import EXACT_FIT_SHARE, exact_fit_message, unexplained_share
 from .fixed import FixedEffects, fixed_effects
 from .grouping import grouping_factor
 from .matrix import check_values, model_matrix, required_columns
@@ -178,8 +179,9 @@ def build_design(
     frame : DataFrame
     check_identifiable : bool
         Refuse, as lme4 does, grouping factors with one level or with as many levels
-        as observations, and more random effects than observations. The diagnosis
-        turns this off to explain such models instead.
+        as observations, and more random effects than observations; and a response
+        that the fixed part reproduces exactly (:mod:`lmmdx.design.exact`). The
+        diagnosis turns this off to explain such models instead.
     fixed_only : bool
         Accept a formula without random-effects terms (a design with no blocks), for
         the ordinary least-squares null models of likelihood-ratio tests.
@@ -207,6 +209,10 @@ def build_design(
             f"the fixed part has {fixed.X.shape[1]} columns (aliased ones dropped) but there are only "
             f"{y.shape[0]} observations: nothing is left to estimate the variances; simplify the fixed part"
         )
+    if check_identifiable and formula.random:
+        share = unexplained_share(fixed.X, y, "(Intercept)" in fixed.names)
+        if share is not None and share < EXACT_FIT_SHARE:
+            raise DataError(exact_fit_message(formula.response.strip("`"), share))
     blocks = []
     for term in formula.random:
         factor = grouping_factor(data, term.group)

@@ -8,10 +8,12 @@ from dataclasses import replace
 import numpy as np
 
 from ..design import Design
+from ..design.exact import exact_fit_message
 from ..errors import FitError
 from ..fitting import fit_design
 from ..result import Fit
 from .checks import ordered
+from .checks.saturation import exact_share
 from .context import Context
 from .finding import Diagnosis, Finding, severity_rank
 from .verdict import verdict
@@ -78,12 +80,17 @@ def diagnose_design(design: Design, reml: bool = True, optimizers: tuple[str, ..
     refuses (one level, one observation per level) explained rather than rejected.
     """
     started = time.perf_counter()
-    try:
-        with np.errstate(all="ignore"):
-            fit: Fit | None = fit_design(design, reml=reml)
-        error = None
-    except (FitError, np.linalg.LinAlgError) as exc:
-        fit, error = None, str(exc)
+    share = exact_share(design)
+    fit: Fit | None = None
+    if share is not None:  # no optimum exists: σ → 0 without end
+        error: str | None = exact_fit_message(design.formula.response.strip("`"), share)
+    else:
+        try:
+            with np.errstate(all="ignore"):
+                fit = fit_design(design, reml=reml)
+            error = None
+        except (FitError, np.linalg.LinAlgError) as exc:
+            fit, error = None, str(exc)
     ctx = Context(design, fit, reml, error, optimizers, parallel)
     with np.errstate(all="ignore"):
         return _run(ctx, started)

@@ -19,7 +19,7 @@ STATUSES = {
 _CONVERGENCE = {"optimizer_not_converged", "gradient_not_small", "hessian_not_positive_definite",
                 "boundary_not_optimal", "optimum_not_reached", "flat_ridge"}
 _STRUCTURE = {"singular_fit", "unsupported_dimension", "information_ill_conditioned", "information_singular",
-              "residual_not_identifiable", "residual_variance_collapsed", "few_residual_df", "slope_confounded",
+              "residual_not_identifiable", "residual_variance_collapsed", "response_fitted_exactly", "few_residual_df", "slope_confounded",
               "too_few_levels"}
 
 

@@ -70,8 +70,8 @@ class VarparInformation:
 
     @property
     def rank_deficient(self) -> bool:
-        """Some eigenvalue of the Hessian is below :data:`EIGEN_TOLERANCE` (or negative)."""
-        return bool(np.any(self.eigenvalues < EIGEN_TOLERANCE))
+        """Some eigenvalue of the Hessian is below :data:`EIGEN_TOLERANCE` (or negative, or not finite)."""
+        return not bool(np.all(self.eigenvalues >= EIGEN_TOLERANCE))
 
 
 def varpar_information(fit: Fit, penalty: Callable[[np.ndarray], float] | None = None) -> VarparInformation:
@@ -95,9 +95,12 @@ def _varpar_information(fit: Fit, penalty: Callable[[np.ndarray], float] | None)
     objective = crit if penalty is None else (lambda v: crit(v) + penalty(v[:-1]))
     h = hessian(objective, varpar)
     h = 0.5 * (h + h.T)
-    w, v = np.linalg.eigh(h)
-    keep = w > EIGEN_TOLERANCE
-    inverse = (v[:, keep] / w[keep]) @ v[:, keep].T
+    if np.all(np.isfinite(h)):
+        w, v = np.linalg.eigh(h)
+        keep = w > EIGEN_TOLERANCE
+        inverse = (v[:, keep] / w[keep]) @ v[:, keep].T
+    else:  # the criterion is not finite at some trial step (a response fitted almost exactly): no information
+        w, inverse = np.full(h.shape[0], np.nan), np.full(h.shape, np.nan)
     jac = jacobian(crit.vcov_beta, varpar)
     return VarparInformation(
         names=(*fit.theta_names, "sigma"),

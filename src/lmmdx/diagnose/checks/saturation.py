@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from ...design.exact import EXACT_FIT_SHARE, unexplained_share
 from ..context import Context
 from ..finding import Finding, Remedy
 from ..parameters import variance_name
 from ..remedies import ranked
+
+if TYPE_CHECKING:
+    from ...design import Design
 from .registry import register
 
-__all__ = ["RESIDUAL_COLLAPSE", "RESIDUAL_DF_FRACTION", "RESIDUAL_DF_MIN", "check_saturation"]
+__all__ = ["RESIDUAL_COLLAPSE", "RESIDUAL_DF_FRACTION", "RESIDUAL_DF_MIN", "check_saturation", "exact_share"]
 
 #: σ̂² below this share of the response's variance has collapsed to zero.
 RESIDUAL_COLLAPSE = 1e-6
@@ -32,11 +38,38 @@ def _remedies(ctx: Context, factors: list[str]) -> tuple[Remedy, ...]:
     return ranked(out)
 
 
+def exact_share(design: Design) -> float | None:
+    """The share of the response the fixed part leaves unexplained, when it is below
+    :data:`~lmmdx.design.exact.EXACT_FIT_SHARE` (the fixed part reproduces the response); else None."""
+    share = unexplained_share(design.X, design.y, "(Intercept)" in design.fixed.names)
+    return share if share is not None and share < EXACT_FIT_SHARE else None
+
+
+def _exact_fit(ctx: Context, share: float) -> Finding:
+    response = ctx.design.formula.response.strip("`")
+    columns = [c for c in ctx.design.fixed.names if c != "(Intercept)"]
+    return Finding(
+        "response_fitted_exactly", "error", ("residual",),
+        {"nobs": ctx.design.nobs, "unexplained_share": share, "fixed_columns": columns},
+        f"The fixed part ({', '.join(columns) or 'the intercept'}) reproduces the response {response} exactly: "
+        "its least-squares residuals are zero to rounding. Nothing is left for the random effects or the residual, "
+        "so neither variance has an estimate (the likelihood grows without bound as they shrink to zero) and the "
+        "residual has zero degrees of freedom: the model saturates the data. Such a response is usually computed "
+        "from the covariates (a derived column, a copy), not measured.",
+        (Remedy("drop_fixed", None, f"check that {response} is not computed from "
+                f"{', '.join(columns) or 'a constant'}; model a measured response, or leave those columns out"),),
+        title=f"the fixed part reproduces {response} exactly",
+    )
+
+
 @register("saturation", order=0)
 def check_saturation(ctx: Context) -> list[Finding]:
     """Structural saturation per factor, residual df from the hat matrix, a collapsed σ̂²."""
     out = []
     n = ctx.design.nobs
+    share = exact_share(ctx.design)
+    if share is not None:
+        return [_exact_fit(ctx, share)]
     edf = ctx.effective_df
     fit = ctx.fit
     evidence: dict[str, object] = {"nobs": n}
