@@ -7,7 +7,7 @@ The command line turns it into that line on stderr and a non-zero exit code.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "FitError", "FormulaError", "LmmdxError", "LmmdxWarning"]
+__all__ = ["DataError", "FitError", "FormulaError", "Interrupted", "LmmdxError", "LmmdxWarning", "ResourceError"]
 
 
 class LmmdxError(Exception):
@@ -34,6 +34,22 @@ class DataError(LmmdxError):
 
 class FitError(LmmdxError):
     """The model cannot be fitted to these data (e.g. the criterion is not finite anywhere)."""
+
+
+class ResourceError(LmmdxError):
+    """The model or the data need more memory than the machine has available."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM, SIGHUP), handled like Ctrl-C (SIGINT).
+
+    A :class:`KeyboardInterrupt`, so ``except Exception`` does not swallow it and
+    worker pools shut down as they do on Ctrl-C.
+    """
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
 class LmmdxWarning(UserWarning):

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import check_optimizer, check_reml
 from .blas import single_threaded
 from .boundary import BOUNDARY_TOLERANCE, correlations, is_singular
 from .design import Design, build_design
@@ -119,6 +120,7 @@ def fit_model(
     tolerances: Tolerances | None = None,
 ) -> Fit:
     """Optimise the criterion of a prepared :class:`Model` and assemble the :class:`Fit`."""
+    reml, optimizer = check_reml(reml), check_optimizer(optimizer)
     with single_threaded():
         return _fit_model(model, reml, optimizer, start, tolerances)
 

@@ -15,7 +15,9 @@ from .blas import dense_threads
 from .boundary import TermBoundary, classify_term, standardised_covariance
 from .design import Design
 from .engine import Blocks, ProfiledDeviance, Solution, TermData, cross_products
+from .engine.crossprod import cross_products_bytes
 from .engine.scaling import Scaling, column_transform, relative_factor_to_user
+from .memory import require
 
 __all__ = ["Model"]
 
@@ -64,6 +66,10 @@ class Model:
 
     @classmethod
     def _build(cls, design: Design, y: np.ndarray) -> Model:
+        sizes = [block.k for block in design.blocks]
+        n, p = design.X.shape
+        require(cross_products_bytes(n, p, sizes, [block.nlevels for block in design.blocks]),
+                f"the cross-products of {n:,} rows × {p + sum(sizes) + 1:,} columns")
         rms = float(np.sqrt(np.mean(y * y)))
         y_scale = rms if rms > 0 and np.isfinite(rms) else 1.0
         x = design.X

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arguments import check_count, check_seed
 from .fitting import fit_model
+from .memory import require
 from .model import Model
 from .result import Fit
 
@@ -63,10 +65,24 @@ def simulate(fit: Fit, nsim: int = 1, seed: int | np.random.Generator | None = N
     -------
     ndarray, shape (nsim, n)
         In the design's row order.
+
+    Raises
+    ------
+    DataError
+        ``nsim`` not a non-negative integer, or ``seed`` not a non-negative integer.
+    ResourceError
+        The simulated responses would not fit in the available memory.
     """
+    nsim = check_count(nsim, "the number of simulations nsim")
+    seed = check_seed(seed)
+    require(8.0 * nsim * fit.nobs, f"{nsim:,} simulated responses of {fit.nobs:,} observations",
+            "draw them in smaller batches (nsim) and process each batch before the next")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     sim = Simulator.from_fit(fit)
-    return np.stack([sim.draw(rng) for _ in range(int(nsim))]) if nsim > 0 else np.zeros((0, fit.nobs))
+    out = np.empty((nsim, fit.nobs))
+    for i in range(nsim):
+        out[i] = sim.draw(rng)
+    return out
 
 
 class Refitter:

@@ -122,7 +122,7 @@ def test_empty_after_missing_values(capsys, tmp_path):
 def test_empty_file(capsys, tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("")
-    assert "cannot read" in bad(capsys, "fit", str(path), "y ~ x + (1 | g)")
+    assert "is empty" in bad(capsys, "fit", str(path), "y ~ x + (1 | g)")
 
 
 def test_header_only_file(capsys, tmp_path):

@@ -13,10 +13,9 @@ processes (each with one BLAS thread); a callback reports progress.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from ..arguments import check_optimizer, check_reml
 from ..design import build_design, check_response, used_columns
 from ..design.frame import as_pandas
 from ..errors import DataError, LmmdxError
@@ -33,11 +33,12 @@ from ..formula import parse_formula
 from ..formula.lexer import quote_name
 from ..formula.terms import ModelFormula
 from ..model import Model
+from ..workers import WorkerPool, worker_count
 from .record import STATUS_COLUMNS, error_row, fit_row
 from .shared import SharedDesign
 from .summary import BatchSummary, Outcome, summarise
 
-__all__ = ["BatchResult", "fit_many"]
+__all__ = ["BatchResult", "covariates", "fit_many", "level_keys"]
 
 #: Name of the placeholder response of the shared design (never shown).
 _TEMPLATE = "__lmmdx_template_response__"
@@ -45,6 +46,7 @@ _TEMPLATE = "__lmmdx_template_response__"
 _MAX_CHUNK = 200
 
 Progress = Callable[[int, int], None]
+Sink = Callable[[list[dict[str, Any]]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,37 +160,47 @@ def _start_worker(job: _Job) -> None:
     _LIMITS = threadpool_limits(1)  # one BLAS thread per process: the matrices are small
 
 
-def _chunks(total: int, workers: int) -> list[list[int]]:
+def _chunks(indices: list[int], workers: int) -> list[list[int]]:
+    total = len(indices)
     size = max(1, min(_MAX_CHUNK, total // max(1, workers * 8)))
-    return [list(range(start, min(start + size, total))) for start in range(0, total, size)]
+    return [indices[start:start + size] for start in range(0, total, size)]
 
 
-def _execute(job: _Job, workers: int, progress: Progress | None) -> list[_Result]:
-    total = len(job.keys)
-    chunks = _chunks(total, workers)
+def _table_rows(job: _Job, part: list[_Result]) -> list[dict[str, Any]]:
+    key_column = "response" if job.by is None else job.by
+    return [{key_column: job.keys[i], **row} for i, row, _, _ in part]
+
+
+def _execute(job: _Job, indices: list[int], workers: int, progress: Progress | None,
+             sink: Sink | None) -> list[_Result]:
+    """Fit ``indices`` of ``job.keys``; each finished chunk goes to ``sink`` as soon as it is done."""
+    total = len(indices)
+    workers = worker_count(workers, total)
+    chunks = _chunks(indices, workers)
     results: list[_Result] = []
     if progress is not None:
         progress(0, total)
-    if workers <= 1 or len(chunks) == 1:
+
+    def collect(part: list[_Result]) -> None:
+        results.extend(part)
+        if sink is not None:
+            sink(_table_rows(job, part))
+        if progress is not None:
+            progress(len(results), total)
+
+    if workers <= 1 or len(chunks) <= 1:
         global _JOB
         previous, _JOB = _JOB, job
         try:
             with threadpool_limits(1):
                 for chunk in chunks:
-                    results.extend(_run_chunk(chunk))
-                    if progress is not None:
-                        progress(len(results), total)
+                    collect(_run_chunk(chunk))
         finally:
             _JOB = previous
         return results
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
-                             initargs=(job,)) as pool:
-        for part in pool.map(_run_chunk, chunks):
-            results.extend(part)
-            if progress is not None:
-                progress(len(results), total)
+    with WorkerPool(workers, _start_worker, (job,)) as pool:
+        for part in pool.imap_unordered(_run_chunk, chunks):
+            collect(part)
     return results
 
 
@@ -201,23 +213,70 @@ def _shared_design(formula: ModelFormula, frame: pd.DataFrame, first: str) -> tu
     return SharedDesign.from_model(Model.from_design(design)), rows
 
 
-def _validate(frame: pd.DataFrame, responses: Sequence[str] | None, by: str | None) -> tuple[str, ...]:
+def _names(responses: Any) -> tuple[str, ...]:
+    if isinstance(responses, str):
+        return (responses,)
+    if not isinstance(responses, Sequence) and not isinstance(responses, (set, frozenset, pd.Index)):
+        raise DataError(f"responses= must be a list of column names, not {type(responses).__name__}")
+    names = tuple(responses)
+    odd = [r for r in names if not isinstance(r, str)]
+    if odd:
+        raise DataError(f"responses= must list column names as strings; got {odd[0]!r} "
+                        f"({type(odd[0]).__name__}): write str(name)")
+    twice = [name for name, count in Counter(names).items() if count > 1]
+    if twice:
+        raise DataError(f"responses= lists {twice[0]!r} {Counter(names)[twice[0]]} times: give each column once")
+    return names
+
+
+def _validate(frame: pd.DataFrame, formula: ModelFormula, responses: Any, by: str | None) -> tuple[str, ...]:
     if (responses is None) == (by is None):
         raise DataError("give either responses=[...] (one fit per response column) or by=COLUMN "
                         "(one fit per level), not both and not neither")
     if by is not None:
+        if not isinstance(by, str):
+            raise DataError(f"by= must be a column name (a string), not {type(by).__name__}")
         if by not in frame.columns:
             raise DataError(f"unknown column {by!r} given as by=")
         return ()
-    assert responses is not None
-    names = tuple(str(r) for r in ([responses] if isinstance(responses, str) else responses))
+    names = _names(responses)
     if not names:
         raise DataError("responses= is empty: name at least one response column")
     unknown = [r for r in names if r not in frame.columns]
     if unknown:
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         raise DataError(f"unknown response column(s) {', '.join(map(repr, unknown[:5]))}{more}")
+    used = covariates(formula, frame)
+    clash = [r for r in names if r in used]
+    if clash:
+        raise DataError(f"the response column {clash[0]!r} is also used on the right-hand side of "
+                        f"{formula.text!r}: leave it out of the responses")
     return names
+
+
+def _levels(column: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
+    codes, uniques = pd.factorize(column, sort=True)
+    return codes, tuple(str(u) for u in uniques)
+
+
+def level_keys(column: pd.Series) -> tuple[str, ...]:
+    """The keys of a ``by=`` batch: the column's levels, sorted, as strings (missing left out)."""
+    return _levels(column)[1]
+
+
+def covariates(formula: ModelFormula, frame: pd.DataFrame) -> set[str]:
+    """Columns the formula uses other than its response (covariates and grouping factors).
+
+    Raises
+    ------
+    DataError
+        A column the formula names is not in ``frame``.
+    """
+    response = formula.response.strip("`")
+    probe = frame.iloc[:0]
+    if response not in probe.columns:
+        probe = probe.assign(**{response: pd.Series(dtype=np.float64)})
+    return set(used_columns(formula, probe)) - {response}
 
 
 def fit_many(
@@ -229,6 +288,8 @@ def fit_many(
     optimizer: str = "bobyqa",
     workers: int = 1,
     progress: Progress | None = None,
+    sink: Sink | None = None,
+    skip: Collection[str] = (),
 ) -> BatchResult:
     """Fit ``formula`` to many responses, or once per level of a column.
 
@@ -244,9 +305,16 @@ def fit_many(
     reml : bool
     optimizer : str
     workers : int
-        Worker processes (1: fit in this process).
+        Worker processes (1: fit in this process; 0: one per CPU); never more than the CPUs.
+        Workers exit when this process dies, and stop at once when it is interrupted.
     progress : callable(done, total), optional
         Called as fits complete.
+    sink : callable(rows), optional
+        Called in this process with the table rows (dicts, key column first) of each group
+        of fits as soon as it finishes, so that a caller can save them before the batch ends.
+    skip : collection of str
+        Responses or levels (as strings) not to fit, e.g. those already in a resumed output;
+        they are absent from the result.
 
     Returns
     -------
@@ -265,19 +333,23 @@ def fit_many(
     frame = as_pandas(data)
     if not frame.index.is_unique:
         frame = frame.reset_index(drop=True)
-    names = _validate(frame, responses, by)
+    reml, optimizer = check_reml(reml), check_optimizer(optimizer)
+    names = _validate(frame, parsed, responses, by)
     shared, rows, levels = None, None, None
+    skipped = {str(s) for s in skip}
     if by is None:
         keys = names
-        shared, rows = _shared_design(parsed, frame, names[0])
+        todo = [i for i, key in enumerate(keys) if key not in skipped]
+        if todo:
+            shared, rows = _shared_design(parsed, frame, keys[todo[0]])
     else:
-        codes, uniques = pd.factorize(frame[by], sort=True)
+        codes, keys = _levels(frame[by])
         order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-        levels = tuple(order[bounds[i]:bounds[i + 1]] for i in range(len(uniques)))
-        keys = tuple(str(u) for u in uniques)
+        bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+        levels = tuple(order[bounds[i]:bounds[i + 1]] for i in range(len(keys)))
+        todo = [i for i, key in enumerate(keys) if key not in skipped]
     job = _Job(parsed, frame, keys, by, reml, optimizer, shared, rows, levels)
-    results = sorted(_execute(job, max(1, int(workers)), progress), key=lambda r: r[0])
+    results = sorted(_execute(job, todo, workers, progress, sink), key=lambda r: r[0])
     key_column = "response" if by is None else by
     table = pd.DataFrame([{key_column: keys[i], **row} for i, row, _, _ in results])
     if table.empty:

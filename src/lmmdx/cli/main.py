@@ -10,39 +10,211 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 __all__ = ["main"]
 
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 EXIT_INTERNAL = 3
+#: Exit code of a command stopped by a signal: 128 + the signal's number, as shells report it.
+EXIT_SIGNAL_BASE = 128
+#: Functions whose argument is used as a categorical, not as a number.
+_CATEGORICAL_CALLS = frozenset({"factor", "as.factor", "ordered", "as.ordered", "C", "as.character"})
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line on stderr (``lmmdx: error: ...``), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"lmmdx: error: {message} (see {self.prog} --help)\n")
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        hint = f"; for {value:g}% write {value / 100:g}" if 50.0 <= value < 100.0 else ""
+        raise argparse.ArgumentTypeError(f"the level must be between 0 and 1, e.g. 0.95, not {text}{hint}")
+    return value
+
+
+def _counter(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def _separator(text: str) -> str:
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "space": " ", "pipe": "|"}
+    value = named.get(text.lower(), named.get(text, text))
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(f"the separator must be one character (or 'tab'), not {text!r}")
+    return value
+
+
+def _decimal(text: str) -> str:
+    if text not in (".", ","):
+        raise argparse.ArgumentTypeError(f"the decimal mark must be '.' or ',', not {text!r}")
+    return text
+
+
+def _comment(text: str) -> str:
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(f"the comment mark must be one character, e.g. '#', not {text!r}")
+    return text
 
 DEMO_FORMULA = "y ~ x + (x | group)"
 
 
+def _add_read_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "reading the data", "CSV is read as R's read.csv reads it: NA and empty fields are missing, "
+        "None/null/n/a are ordinary values")
+    group.add_argument("--sep", type=_separator, metavar="C",
+                       help="field separator (default ',', a tab for .tsv; e.g. ';' or tab)")
+    group.add_argument("--decimal", type=_decimal, default=".", metavar="C",
+                       help="decimal mark: '.' (default) or ',' for numbers written 1,5")
+    group.add_argument("--encoding", metavar="NAME",
+                       help="text encoding (default UTF-8, or what a byte-order mark says; e.g. latin-1, "
+                            "cp1252, utf-16)")
+    group.add_argument("--na-values", metavar="V1,V2", default="",
+                       help="more values that mean missing, comma-separated (NA and empty fields always do)")
+    group.add_argument("--comment", type=_comment, metavar="C",
+                       help="ignore everything after this character on a line, e.g. '#'")
+
+
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", help="CSV or Parquet file (column types as pandas infers them)")
+    parser.add_argument("data", help="CSV or Parquet file; - reads it from standard input")
     parser.add_argument("formula", help='lme4 formula, e.g. "y ~ x + (x | group)"')
     parser.add_argument("--ml", action="store_true", help="fit by maximum likelihood (default: REML)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    _add_read_args(parser)
 
 
 def _print_json(payload: dict[str, Any]) -> None:
     print(json.dumps(payload, indent=2, allow_nan=False))
 
 
+def _read_options(args: argparse.Namespace) -> Any:
+    from .io import ReadOptions
+
+    extra = tuple(v for v in (args.na_values or "").split(",") if v != "")
+    return ReadOptions(sep=args.sep, decimal=args.decimal, encoding=args.encoding, na_values=extra,
+                       comment=args.comment)
+
+
+@contextmanager
+def _step(what: str) -> Iterator[None]:
+    """Report running out of memory during ``what`` as one line naming the step."""
+    from ..memory import out_of_memory
+
+    try:
+        yield
+    except MemoryError as exc:
+        raise out_of_memory(exc, what) from None
+
+
+def _header_frame(names: list[str]) -> Any:
+    """An empty frame with these columns (cheap even for a million of them)."""
+    import numpy as np
+    import pandas as pd
+
+    return pd.DataFrame(np.empty((0, len(names))), columns=names)
+
+
+def _formula_columns(formulas: Iterable[Any], names: list[str], response: bool = True) -> list[str]:
+    """The columns among ``names`` that the parsed formulas use (an unknown column is an error here).
+
+    With ``response=False`` the formulas' responses are left out (a batch replaces them).
+    """
+    from ..batch.run import covariates
+    from ..design import used_columns
+
+    header = _header_frame(names)
+    used: list[str] = []
+    for formula in formulas:
+        columns = used_columns(formula, header) if response else sorted(covariates(formula, header), key=names.index)
+        used += [c for c in columns if c not in used]
+    return used
+
+
+def _numeric_uses(formulas: Iterable[Any]) -> set[str]:
+    """Names the formulas use as numbers: everywhere but grouping and factor(...)/C(...) arguments."""
+    from ..formula.lexer import BACKTICK, NAME, tokenize
+
+    out: set[str] = set()
+    for formula in formulas:
+        for text in (formula.response, formula.fixed, *(t.lhs for t in formula.random)):
+            tokens = tokenize(text)
+            for i, token in enumerate(tokens):
+                if token.kind not in (NAME, BACKTICK):
+                    continue
+                wrapped = (i >= 2 and tokens[i - 1].is_op("(") and tokens[i - 2].kind == NAME
+                           and tokens[i - 2].text in _CATEGORICAL_CALLS and i + 1 < len(tokens)
+                           and tokens[i + 1].is_op(")", ","))
+                if not wrapped:
+                    out.add(token.text[1:-1] if token.kind == BACKTICK else token.text)
+    return out
+
+
+def _read_for(args: argparse.Namespace, formulas: Sequence[Any],
+              responses: Callable[[list[str]], list[str]] | None = None, also: Sequence[str] = ()) -> Any:
+    """The data the formulas need: only their columns are read, then checked.
+
+    ``responses(header)`` names a batch's response columns (the formulas' own responses are then
+    not read); ``also`` names more columns to read as they are (``--by``).
+    """
+    from ..errors import DataError
+    from .io import check_columns, read_table
+
+    options = _read_options(args)
+    wanted: list[str] = []
+    numeric: list[str] = []
+
+    def select(names: list[str]) -> list[str]:
+        more = responses(names) if responses is not None else []
+        missing = [c for c in also if c not in names]
+        if missing:
+            raise DataError(f"unknown column {missing[0]!r}; the data have: {', '.join(names[:20])}")
+        uses = _numeric_uses(formulas)
+        used = [c for c in _formula_columns(formulas, names, responses is None) if c not in more]
+        wanted.extend(dict.fromkeys([*more, *used, *also]))
+        numeric.extend(more + [c for c in used if c in uses])
+        return wanted
+
+    with _step(f"reading {args.data}"):
+        frame = read_table(args.data, options, select)
+    check_columns(frame, numeric, options)
+    return frame
+
+
 def _fit_from_args(args: argparse.Namespace) -> Any:
     from ..design import build_design
     from ..fitting import fit_design
     from ..formula import parse_formula
-    from .io import read_table
 
     parsed = parse_formula(args.formula)
-    frame = read_table(args.data)
-    return fit_design(build_design(parsed, frame), reml=not args.ml)
+    frame = _read_for(args, [parsed])
+    with _step("building the model matrices"):
+        design = build_design(parsed, frame)
+    with _step("fitting the model"):
+        return fit_design(design, reml=not args.ml)
 
 
 def _progress(label: str) -> Callable[[int, int], None] | None:
@@ -65,9 +237,10 @@ def _progress(label: str) -> Callable[[int, int], None] | None:
 
 
 def _add_bootstrap_args(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--seed", type=int, default=None, help=f"seed of the {what} (default: fresh entropy)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="worker processes for the bootstrap (default 1; 0 = one per CPU)")
+    parser.add_argument("--seed", type=_counter(0), default=None,
+                        help=f"seed of the {what}, a whole number >= 0 (default: fresh entropy)")
+    parser.add_argument("--workers", type=_counter(0), default=1,
+                        help="worker processes for the bootstrap (default 1; 0 = one per CPU; at most the CPUs)")
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
@@ -112,16 +285,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from ..inference.ols import fit_ols
     from ..report.inference import comparison_text
     from ..report.payload import comparison_payload
-    from .io import read_table
 
-    frame = read_table(args.data)
+    formulas = [parse_formula(text) for text in (args.formula_a, args.formula_b)]
+    frame = _read_for(args, formulas)
     fits: list[Any] = []
-    for text in (args.formula_a, args.formula_b):
-        parsed = parse_formula(text)
-        if parsed.random:
-            fits.append(fit_design(build_design(parsed, frame), reml=not args.ml))
-        else:
-            fits.append(fit_ols(build_design(parsed, frame, fixed_only=True), reml=not args.ml))
+    for parsed in formulas:
+        with _step("fitting the models"):
+            if parsed.random:
+                fits.append(fit_design(build_design(parsed, frame), reml=not args.ml))
+            else:
+                fits.append(fit_ols(build_design(parsed, frame, fixed_only=True), reml=not args.ml))
     progress = _progress("bootstrap refits") if args.bootstrap else None
     result = compare(fits[0], fits[1], args.bootstrap, seed=args.seed, workers=args.workers, progress=progress,
                      ml=args.ml)
@@ -142,46 +315,94 @@ def _cmd_check_invariance(args: argparse.Namespace) -> int:
     return 0
 
 
-def _response_columns(patterns: str, columns: list[str]) -> list[str]:
-    """Comma-separated names or glob patterns (``gene*``) → the matching columns, in data order."""
+def _response_columns(patterns: str, columns: list[str], covariates: set[str]) -> list[str]:
+    """Comma-separated names or glob patterns (``gene*``) → the matching columns, in data order, each once.
+
+    A pattern that matches a column the formula uses on its right-hand side is refused with its name.
+    """
     import fnmatch
 
     from ..errors import DataError
 
     names: list[str] = []
-    for pattern in (p.strip() for p in patterns.split(",")):
+    for pattern in dict.fromkeys(p.strip() for p in patterns.split(",")):
         if not pattern:
             continue
         if any(c in pattern for c in "*?[") and pattern not in columns:
             matched = [c for c in columns if fnmatch.fnmatchcase(c, pattern)]
             if not matched:
                 raise DataError(f"no column matches {pattern!r} in --responses")
+            clash = [c for c in matched if c in covariates]
+            if clash:
+                raise DataError(f"--responses {pattern!r} matches {clash[0]!r}, which the formula uses on its "
+                                "right-hand side: make the pattern more specific (e.g. 'gene*')")
             names.extend(matched)
         else:
+            if pattern in covariates:
+                raise DataError(f"--responses names {pattern!r}, which the formula uses on its right-hand side: "
+                                "leave it out")
             names.append(pattern)
     if not names:
         raise DataError("--responses names no column")
-    return names
+    return list(dict.fromkeys(names))
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from ..batch import fit_many
-    from .io import check_output, read_table, write_table
+    from ..batch.run import covariates, level_keys
+    from ..errors import DataError
+    from ..formula import parse_formula
+    from .io import check_output
+    from .output import BatchOutput
     from .progress import progress_bar
 
-    check_output(args.out)
-    frame = read_table(args.data)
-    responses = None if args.responses is None else _response_columns(args.responses, list(map(str, frame.columns)))
-    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
-    with progress_bar(enabled=not args.no_progress) as progress:
-        result = fit_many(args.formula, frame, responses=responses, by=args.by, reml=not args.ml,
-                          workers=workers, progress=progress)
-    write_table(result.table, args.out)
-    if args.json:
-        _print_json({**result.summary.to_dict(), "out": args.out, "seconds": result.seconds})
+    out = check_output(args.out, [args.data], overwrite=args.overwrite, resume=args.resume)
+    parsed = parse_formula(args.formula)
+    key = "response" if args.by is None else args.by
+    output = BatchOutput(out, key, {"formula": parsed.text, "reml": str(not args.ml).lower()}, args.resume,
+                         args.overwrite)
+    responses: list[str] = []
+
+    def response_columns(names: list[str]) -> list[str]:
+        responses.extend(_response_columns(args.responses, names, covariates(parsed, _header_frame(names))))
+        return list(responses)
+
+    if args.by is not None:
+        frame = _read_for(args, [parsed], also=[args.by])
     else:
-        print(result.summary.text())
-        print(f"Wrote {len(result.table):,} rows to {args.out} in {result.seconds:.1f} s.")
+        frame = _read_for(args, [parsed], response_columns)
+    order = responses if args.by is None else list(level_keys(frame[args.by]))
+    skip = output.done
+    todo = [k for k in order if k not in skip]
+    workers = args.workers if args.workers is not None else 0
+    if not todo and order:
+        print(f"Nothing to fit: all {len(order):,} {'responses' if args.by is None else 'levels'} already have a "
+              f"row in {out}.")
+        return 0
+    try:
+        with progress_bar(enabled=not args.no_progress) as progress, _step("fitting the batch"):
+            result = fit_many(args.formula, frame, responses=responses or None, by=args.by, reml=not args.ml,
+                              workers=workers, progress=progress, sink=output.add, skip=skip)
+    except KeyboardInterrupt as exc:
+        finished = len(output.new)
+        written = output.finish(order) if output.new or output.previous else 0
+        name = getattr(exc, "signal_name", "SIGINT")
+        print(f"lmmdx: interrupted by {name} after {finished:,} of {len(todo):,} fits; {out} holds the {written:,} "
+              "finished rows: run the same command with --resume to fit the rest", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + int(getattr(signal, name, signal.SIGINT))
+    written = output.finish(order)
+    summary = result.summary
+    if summary.n_fits and summary.n_failed == summary.n_fits:
+        first = summary.errors[0][0] if summary.errors else "unknown"
+        raise DataError(f"all {summary.n_fits:,} fits failed (e.g. {first}); their errors are in {out}: fix the "
+                        "formula or the data")
+    resumed = f" ({len(skip & set(order)):,} kept from the earlier run)" if skip else ""
+    if args.json:
+        _print_json({**summary.to_dict(), "out": str(out), "rows_written": written, "resumed": len(skip & set(order)),
+                     "seconds": result.seconds})
+    else:
+        print(summary.text())
+        print(f"Wrote {written:,} rows{resumed} to {out} in {result.seconds:.1f} s.")
     return 0
 
 
@@ -202,11 +423,11 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     from ..design import build_design
     from ..diagnose import diagnose_design
     from ..formula import parse_formula
-    from .io import read_table
 
     parsed = parse_formula(args.formula)
-    frame = read_table(args.data)
-    design = build_design(parsed, frame, check_identifiable=False)
+    frame = _read_for(args, [parsed])
+    with _step("building the model matrices"):
+        design = build_design(parsed, frame, check_identifiable=False)
     if args.invariance:
         diagnosis = _diagnose_with_invariance(design, reml=not args.ml)
     else:
@@ -265,7 +486,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lmmdx",
         description="Linear mixed-effects models with lme4 formulas: fit them, and learn why they fail.",
     )
@@ -278,8 +499,9 @@ def _parser() -> argparse.ArgumentParser:
                      "none skips df and p-values, which on large data cost about as much as the fit)")
     fit.add_argument("--ci", choices=["wald", "profile", "bootstrap"],
                      help="confidence intervals for every parameter (adds 'intervals' to --json)")
-    fit.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
-    fit.add_argument("--nsim", type=int, default=1000, help="bootstrap samples for --ci bootstrap (default 1000)")
+    fit.add_argument("--level", type=_fraction, default=0.95, help="confidence level, between 0 and 1 (default 0.95)")
+    fit.add_argument("--nsim", type=_counter(1), default=1000,
+                     help="bootstrap samples for --ci bootstrap (default 1000)")
     _add_bootstrap_args(fit, "bootstrap")
     fit.add_argument("--anova", type=int, choices=[1, 3], nargs="?", const=3,
                      help="add the type III (default) or type I ANOVA table of the fixed-effect terms")
@@ -304,7 +526,7 @@ def _parser() -> argparse.ArgumentParser:
         "report how far the criterion and the estimates move",
     )
     _add_model_args(check)
-    check.add_argument("--seed", type=int, default=0, help="seed of the row permutation (default 0)")
+    check.add_argument("--seed", type=_counter(0), default=0, help="seed of the row permutation (default 0)")
     check.set_defaults(run=_cmd_check_invariance)
     batch = sub.add_parser(
         "batch",
@@ -318,22 +540,29 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--responses", metavar="Y1,Y2,...",
                        help="response columns, comma-separated; glob patterns such as 'gene*' are expanded")
     which.add_argument("--by", metavar="COL", help="one fit per level of this column")
-    batch.add_argument("--out", required=True, metavar="FILE", help="results table: .parquet or .csv")
-    batch.add_argument("--workers", type=int, default=None, metavar="N",
-                       help="worker processes (default: the number of CPUs)")
+    batch.add_argument("--out", required=True, metavar="FILE",
+                       help="results table: .parquet or .csv (checked before any fit; written atomically, "
+                            "with every finished fit even when the batch is interrupted)")
+    existing = batch.add_mutually_exclusive_group()
+    existing.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    existing.add_argument("--resume", action="store_true",
+                          help="keep the rows of an existing (or interrupted) --out and fit only the missing ones")
+    batch.add_argument("--workers", type=_counter(0), default=None, metavar="N",
+                       help="worker processes (default and 0: one per CPU; never more than the CPUs)")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     batch.set_defaults(run=_cmd_batch)
     compare = sub.add_parser(
         "compare", help="likelihood-ratio test of two nested models, boundary-corrected (and bootstrap)"
     )
-    compare.add_argument("data", help="CSV or Parquet file")
+    compare.add_argument("data", help="CSV or Parquet file; - reads it from standard input")
     compare.add_argument("formula_a", help="one model (a formula without random effects is fitted by least squares)")
     compare.add_argument("formula_b", help="the other model")
     compare.add_argument("--ml", action="store_true", help="fit and compare by maximum likelihood")
     compare.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    compare.add_argument("--bootstrap", type=int, default=0, metavar="N",
+    compare.add_argument("--bootstrap", type=_counter(0), default=0, metavar="N",
                          help="add a parametric-bootstrap p-value from N samples")
     _add_bootstrap_args(compare, "bootstrap")
+    _add_read_args(compare)
     compare.set_defaults(run=_cmd_compare)
     diagnose = sub.add_parser(
         "diagnose",
@@ -359,8 +588,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _SignalsAsInterrupts:
+    """SIGTERM and SIGHUP raise :class:`~lmmdx.errors.Interrupted` in the main thread, as SIGINT raises
+    KeyboardInterrupt: pools shut down, finished work is saved, and the exit code says which signal."""
+
+    def __init__(self) -> None:
+        self._previous: dict[int, Any] = {}
+
+    def _raise(self, signum: int, frame: Any) -> None:
+        from ..errors import Interrupted
+
+        raise Interrupted(signal.Signals(signum).name)
+
+    def __enter__(self) -> None:
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                self._previous[number] = signal.signal(number, self._raise)
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    stdout holds only the result; stderr is empty or holds one line starting with ``lmmdx:``
+    (Python and numpy warnings are never printed: numerical trouble is a finding or a
+    warning inside the result).
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
@@ -369,16 +630,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     from ..blas import single_threaded
     from ..errors import LmmdxError
+    from ..memory import out_of_memory
 
     try:
-        with single_threaded():  # the engine lifts it around large dense factorisations
-            return run(args)
+        with _SignalsAsInterrupts(), warnings.catch_warnings(), single_threaded():
+            warnings.simplefilter("ignore")
+            return run(args)  # the engine lifts single_threaded around large dense factorisations
     except LmmdxError as exc:
         print(f"lmmdx: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("lmmdx: interrupted", file=sys.stderr)
-        return 130
+    except MemoryError as exc:
+        print(f"lmmdx: error: {out_of_memory(exc, 'while running')}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt as exc:
+        name = getattr(exc, "signal_name", "SIGINT")
+        print(f"lmmdx: interrupted by {name}", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + int(getattr(signal, name, signal.SIGINT))
+    except BrokenPipeError:
+        # the reader of stdout went away (``lmmdx ... | head``): nothing more to say to it
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_SIGNAL_BASE + 13
+    except RecursionError:
+        print("lmmdx: error: the input is nested too deeply to process; simplify the formula", file=sys.stderr)
+        return EXIT_ERROR
     except Exception as exc:
         if os.environ.get("LMMDX_DEBUG"):
             raise

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Blocks", "TermData", "cross_products"]
+__all__ = ["Blocks", "TermData", "cross_products", "cross_products_bytes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +92,30 @@ def _sum_by_level(codes: np.ndarray, values: np.ndarray, nlevels: int) -> np.nda
     out = np.zeros((nlevels, values.shape[1]))
     np.add.at(out, codes, values)
     return out
+
+
+def cross_products_bytes(n: int, p: int, sizes: Sequence[int], levels: Sequence[int]) -> float:
+    """Peak memory of :func:`cross_products` (and of the scaled copies it is given), in bytes.
+
+    An upper estimate from the arrays allocated below: the dense ``[X y]``, the per-row
+    products of the first term (and their sorted copy), the sparse ``Z`` of the other
+    terms (built, stacked and transposed), and the dense ``m × m`` rest block.
+
+    Parameters
+    ----------
+    n, p : int
+        Rows and fixed-effects columns.
+    sizes, levels : sequence of int
+        Columns ``kᵢ`` and levels ``ℓᵢ`` of each term, engine order (most levels first).
+    """
+    k1 = sizes[0] if sizes else 0
+    per_row = k1 * k1 + (p + 1) * k1
+    rows = 8.0 * n * ((p + 1) + 3 * per_row + 1 + p + 1 + sum(sizes))
+    rest = sum(k * l for k, l in zip(sizes[1:], levels[1:], strict=True))
+    if len(sizes) > 1:
+        rows += 56.0 * n * sum(sizes[1:]) + 40.0 * n * k1 + 16.0 * n * k1 * sum(sizes[1:])
+    m = rest + p + 1
+    return rows + 24.0 * m * m
 
 
 def cross_products(y: np.ndarray, X: np.ndarray, terms: Sequence[TermData]) -> Blocks:

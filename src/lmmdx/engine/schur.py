@@ -18,6 +18,8 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
+from ..memory import require
+
 __all__ = ["DENSE_OPERATOR_LIMIT", "SchurOperator", "packed_pairs"]
 
 #: Operators with at most this many entries (m² · ℓ₁ · k₁(k₁+1)/2) are stored dense, every cell filled.
@@ -132,6 +134,9 @@ def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> tuple[np.ndarray, 
     else:
         key = level * m + rows
         per_entry = np.searchsorted(key, key, side="right") - starts[level]
+    require(48.0 * float(np.sum(per_entry)) + 9.0 * m * m,
+            f"eliminating the {l1:,} levels of the largest term against the {m:,} other columns "
+            f"(the {l1:,} × {m:,} crossed block)")
     packed = _packed_index(k1)
     bounds = np.concatenate([[0], np.cumsum(per_entry)])
     cells, cols, values = [], [], []

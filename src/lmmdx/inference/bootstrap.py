@@ -9,17 +9,17 @@ Percentile intervals are lme4's ``confint(method = "boot", boot.type = "perc")``
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..arguments import check_count, check_seed
 from ..errors import LmmdxError
 from ..simulate import Refitter, Simulator
+from ..workers import WorkerPool, worker_count
 from .intervals import Interval, Intervals
 from .parameters import fit_parameters, parameters, sdcor
 
@@ -81,6 +81,10 @@ def _run_chunk(seeds: Sequence[np.random.SeedSequence]) -> np.ndarray:
         return np.stack([_TASK(np.random.default_rng(s)) for s in seeds])
 
 
+def _run_indexed_chunk(item: tuple[int, Sequence[np.random.SeedSequence]]) -> tuple[int, np.ndarray]:
+    return item[0], _run_chunk(item[1])
+
+
 def run_replicates(
     task: Replicate,
     nsim: int,
@@ -104,12 +108,15 @@ def run_replicates(
     -------
     ndarray, shape (nsim, task.width)
     """
-    if nsim < 1:
-        raise LmmdxError(f"the number of bootstrap samples must be at least 1, got {nsim}")
-    seeds = np.random.SeedSequence(seed).spawn(int(nsim))
+    nsim = check_count(nsim, "the number of bootstrap samples", 1)
+    seed = check_seed(seed)
+    if isinstance(seed, np.random.Generator):
+        raise LmmdxError("the bootstrap's seed must be a non-negative integer (each replicate gets its own "
+                         "stream), not a Generator")
+    seeds = np.random.SeedSequence(seed).spawn(nsim)
     chunks = [seeds[i : i + _CHUNK] for i in range(0, nsim, _CHUNK)]
     out = np.empty((nsim, task.width))
-    workers = (os.cpu_count() or 1) if workers == 0 else max(1, int(workers))
+    workers = worker_count(workers, len(chunks))
     done = 0
     if workers == 1:
         _init_worker(task)
@@ -119,11 +126,8 @@ def run_replicates(
             if progress:
                 progress(done, nsim)
         return out
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(task,)) as pool:
-        futures = {pool.submit(_run_chunk, chunk): i for i, chunk in enumerate(chunks)}
-        for future in as_completed(futures):
-            i = futures[future]
-            rows = future.result()
+    with WorkerPool(workers, _init_worker, (task,)) as pool:
+        for i, rows in pool.imap_unordered(_run_indexed_chunk, enumerate(chunks)):
             out[i * _CHUNK : i * _CHUNK + rows.shape[0]] = rows
             done += rows.shape[0]
             if progress:

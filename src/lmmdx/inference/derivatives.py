@@ -34,11 +34,16 @@ def _first_steps(x: np.ndarray, d: float) -> np.ndarray:
 
 
 def _extrapolate(values: list[np.ndarray]) -> np.ndarray:
-    """Richardson extrapolation of estimates at steps h, h/2, h/4, ... (error O(h²))."""
+    """Richardson extrapolation of estimates at steps h, h/2, h/4, ... (error O(h²)).
+
+    A criterion that is infinite at a trial step (a badly scaled column) gives inf − inf:
+    the result is NaN, which the callers report; numpy's warning about it is silenced.
+    """
     a = list(values)
-    for m in range(1, len(a)):
-        factor = 4.0**m
-        a = [(a[k + 1] * factor - a[k]) / (factor - 1.0) for k in range(len(a) - 1)]
+    with np.errstate(invalid="ignore", over="ignore"):
+        for m in range(1, len(a)):
+            factor = 4.0**m
+            a = [(a[k + 1] * factor - a[k]) / (factor - 1.0) for k in range(len(a) - 1)]
     return a[0]
 
 

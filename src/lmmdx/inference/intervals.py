@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats
 
+from ..arguments import check_level
 from ..errors import LmmdxError
 from .ddf import Tester, ddf_method
 from .derivatives import jacobian
@@ -130,6 +131,7 @@ def wald_intervals(
     tester : Tester, optional
         Reuse one with the Hessian already computed (its method then gives the df).
     """
+    level = check_level(level)
     method = ddf_method(ddf)
     tester = tester or Tester(fit, "satterthwaite" if method == "none" else method)
     info = tester.information
@@ -198,8 +200,7 @@ def confint(
         Bootstrap only: replicates, seed, worker processes, and a callback
         ``progress(done, total)``.
     """
-    if not 0.0 < level < 1.0:
-        raise LmmdxError(f"the confidence level must be between 0 and 1, got {level}")
+    level = check_level(level)
     key = str(method).strip().lower()
     if key == "wald":
         return wald_intervals(fit, level, ddf)
