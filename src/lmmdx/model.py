@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .blas import dense_threads
+from .blas import dense_threads, single_threaded
 from .boundary import TermBoundary, classify_term, standardised_covariance
 from .design import Design
 from .engine import Blocks, ProfiledDeviance, Solution, TermData, cross_products
@@ -19,11 +19,30 @@ from .engine.crossprod import cross_products_bytes
 from .engine.scaling import Scaling, column_transform, relative_factor_to_user
 from .memory import require
 
-__all__ = ["Model"]
+__all__ = ["Model", "engine_terms"]
 
 
 def _unstructured_with_intercept(columns: tuple[str, ...]) -> bool:
     return len(columns) > 1 and "(Intercept)" in columns
+
+
+def engine_terms(design: Design, scaling: Scaling) -> list[TermData]:
+    """The engine's random-effects blocks: the design's terms, internally scaled, with adjacent
+    terms on the same grouping factor (``(1 + x || g)``, ``(1 | g) + (0 + x | g)``) made one block
+    whose factor is block diagonal (as MixedModels.jl amalgamates them).
+    """
+    out: list[TermData] = []
+    group: str | None = None
+    for block, transform in zip(design.blocks, scaling.z_transforms, strict=True):
+        values = block.values @ transform
+        if out and block.group == group:
+            last = out[-1]
+            out[-1] = TermData(last.codes, np.hstack([last.values, values]), last.nlevels,
+                               (*last.sizes, block.k))
+        else:
+            out.append(TermData(block.factor.codes, values, block.nlevels))
+        group = block.group
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +67,12 @@ class Model:
 
     @classmethod
     def from_design(cls, design: Design) -> Model:
-        """Scale the columns, make the cross-product blocks and the criterion's workspace."""
-        return cls._build(design, design.y)
+        """Scale the columns, make the cross-product blocks and the criterion's workspace.
+
+        Runs with one BLAS thread (the many small products lose to thread hand-offs).
+        """
+        with single_threaded():
+            return cls._build(design, design.y)
 
     def with_response(self, y: np.ndarray) -> Model:
         """The same design with another response (simulation, bootstrap, batch fitting).
@@ -62,7 +85,8 @@ class Model:
         y = np.asarray(y, dtype=np.float64)
         if y.shape != self.design.y.shape:
             raise ValueError(f"a response of {self.design.y.shape[0]} values is needed, got {y.shape}")
-        return self._build(replace(self.design, y=y), y)
+        with single_threaded():
+            return self._build(replace(self.design, y=y), y)
 
     @classmethod
     def _build(cls, design: Design, y: np.ndarray) -> Model:
@@ -74,13 +98,11 @@ class Model:
         y_scale = rms if rms > 0 and np.isfinite(rms) else 1.0
         x = design.X
         a = column_transform(x, allow_centring=True)
-        terms, transforms = [], []
-        for block in design.blocks:
-            b = column_transform(block.values, _unstructured_with_intercept(block.columns))
-            transforms.append(b)
-            terms.append(TermData(block.factor.codes, block.values @ b, block.nlevels))
-        scaling = Scaling(y_scale, a, tuple(transforms))
-        blocks = cross_products(y / y_scale, x @ a, terms)
+        transforms = tuple(
+            column_transform(block.values, _unstructured_with_intercept(block.columns)) for block in design.blocks
+        )
+        scaling = Scaling(y_scale, a, transforms)
+        blocks = cross_products(y / y_scale, x @ a, engine_terms(design, scaling))
         return cls(design, scaling, blocks, ProfiledDeviance(blocks, dense_threads(blocks.m)))
 
     @property

@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 from support import CASES, random_problem
 
-from lmmdx.engine import ProfiledDeviance, cross_products
+from lmmdx.engine import ProfiledDeviance, TermData, cross_products
 from lmmdx.engine import schur as schur_module
+
+
+def force_mode(monkeypatch, mode):
+    """Make the Schur operator take one of its three ways whatever the sizes."""
+    if mode != "cells":
+        monkeypatch.setattr(schur_module, "DENSE_OPERATOR_LIMIT", 0)
+    monkeypatch.setattr(schur_module, "PAIR_COST", 0.0 if mode == "pairs" else 1e30)
 
 
 def brute_force(y, X, terms, theta, reml):
@@ -48,10 +55,9 @@ def brute_force(y, X, terms, theta, reml):
 
 @pytest.mark.parametrize("shapes", CASES, ids=lambda s: "+".join(f"{a}x{b}" for a, b in s))
 @pytest.mark.parametrize("reml", [True, False])
-@pytest.mark.parametrize("sparse", [False, True])
-def test_blocked_criterion_equals_dense_formula(shapes, reml, sparse, monkeypatch):
-    if sparse:
-        monkeypatch.setattr(schur_module, "DENSE_OPERATOR_LIMIT", 0)
+@pytest.mark.parametrize("mode", ["cells", "pairs", "dense"])
+def test_blocked_criterion_equals_dense_formula(shapes, reml, mode, monkeypatch):
+    force_mode(monkeypatch, mode)
     rng = np.random.default_rng(len(shapes) * 7 + sum(a * b for a, b in shapes))
     y, X, terms = random_problem(rng, shapes)
     dev = ProfiledDeviance(cross_products(y, X, terms))
@@ -88,3 +94,35 @@ def test_solution_matches_generalised_least_squares():
     np.testing.assert_allclose(sol.vcov_beta, sol.sigma**2 * np.linalg.inv(X.T @ vinv @ X), rtol=1e-9)
     r = y - X @ beta
     assert sol.sigma**2 == pytest.approx(r @ vinv @ r / (n - 2), rel=1e-10)
+
+
+def amalgamated(terms, first, second):
+    """The terms with ``second`` folded into ``first`` (same codes): one block of two members."""
+    a, b = terms[first], terms[second]
+    merged = TermData(a.codes, np.hstack([a.values, b.values]), a.nlevels, (*a.sizes, *b.sizes))
+    return [merged if i == first else t for i, t in enumerate(terms) if i != second]
+
+
+@pytest.mark.parametrize("shapes", [[(7, 1), (7, 1)], [(8, 2), (8, 1), (3, 1)], [(6, 1), (4, 1), (4, 2)]],
+                         ids=lambda s: "+".join(f"{a}x{b}" for a, b in s))
+@pytest.mark.parametrize("mode", ["cells", "pairs", "dense"])
+def test_terms_on_one_factor_as_one_block(shapes, mode, monkeypatch):
+    """(1 + x || g) as one block with a block-diagonal factor equals the two terms kept apart."""
+    force_mode(monkeypatch, mode)
+    rng = np.random.default_rng(17)
+    y, X, terms = random_problem(rng, shapes)
+    pair = (1, 2) if shapes[1][0] == shapes[2 % len(shapes)][0] and len(shapes) == 3 else (0, 1)
+    terms[pair[1]] = TermData(terms[pair[0]].codes, terms[pair[1]].values, terms[pair[0]].nlevels)
+    apart = ProfiledDeviance(cross_products(y, X, terms))
+    together = ProfiledDeviance(cross_products(y, X, amalgamated(terms, *pair)))
+    assert together.ntheta == apart.ntheta
+    assert len(together.blocks.levels) == len(terms) - 1
+    for _ in range(3):
+        theta = rng.normal(size=apart.ntheta)
+        theta[apart.layout.diagonal_mask()] = np.abs(theta[apart.layout.diagonal_mask()])
+        for reml in (True, False):
+            assert together(theta, reml) == pytest.approx(apart(theta, reml), rel=1e-10)
+        a, t = apart.solve(theta, True), together.solve(theta, True)
+        np.testing.assert_allclose(t.beta, a.beta, rtol=1e-9)
+        for ba, bt in zip(a.b, t.b, strict=True):
+            np.testing.assert_allclose(bt, ba, atol=1e-9)

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from ..engine import Blocks, ProfiledDeviance
+from ..engine import Blocks, ProfiledDeviance, TermData
 from ..engine.scaling import Scaling
-from ..model import Model
+from ..model import Model, engine_terms
 
 __all__ = ["SharedDesign"]
 
@@ -42,8 +42,8 @@ class SharedDesign:
         Built once from the design (its own response is a placeholder).
     x_scaled : ndarray, shape (n, p)
         ``X A``, the internally scaled fixed-effects columns.
-    z_scaled : tuple of ndarray, each (n, kᵢ)
-        ``Zᵢ Bᵢ`` of each random term, engine order.
+    terms : tuple of TermData
+        The engine's random-effects blocks (``Zᵢ Bᵢ`` and codes; terms on one factor are one block).
     head_indptr, head_indices, head_data : ndarray
         CSC arrays of the rows of ``RᵀZ₁`` that do not involve y (all but the last),
         shape (m − 1, ℓ₁k₁).
@@ -51,7 +51,7 @@ class SharedDesign:
 
     template: Model
     x_scaled: np.ndarray
-    z_scaled: tuple[np.ndarray, ...]
+    terms: tuple[TermData, ...]
     head_indptr: np.ndarray
     head_indices: np.ndarray
     head_data: np.ndarray
@@ -61,14 +61,11 @@ class SharedDesign:
         """Precompute the scaled columns and the y-free part of ``RᵀZ₁``."""
         scaling = model.scaling
         x_scaled = np.ascontiguousarray(model.design.X @ scaling.x_transform)
-        z_scaled = tuple(
-            np.ascontiguousarray(block.values @ transform)
-            for block, transform in zip(model.design.blocks, scaling.z_transforms, strict=True)
-        )
+        terms = tuple(engine_terms(model.design, scaling))
         a21 = sp.csr_array(model.blocks.a21)
         head = sp.csc_array(a21[: a21.shape[0] - 1])
         head.sort_indices()
-        return cls(model, x_scaled, z_scaled, head.indptr.astype(np.int64), head.indices.astype(np.int64),
+        return cls(model, x_scaled, terms, head.indptr.astype(np.int64), head.indices.astype(np.int64),
                    head.data.copy())
 
     def _a21(self, y_row: np.ndarray) -> sp.csc_array:
@@ -94,17 +91,14 @@ class SharedDesign:
             Finite, in the design's row order.
         """
         template = self.template
-        design, blocks = template.design, template.blocks
+        blocks = template.blocks
         rms = float(np.sqrt(np.mean(y * y)))
         y_scale = rms if rms > 0 and np.isfinite(rms) else 1.0
         y_int = y / y_scale
-        first = design.blocks[0]
-        y_row = _level_sums(first.factor.codes, self.z_scaled[0], y_int, first.nlevels)
+        first = self.terms[0]
+        y_row = _level_sums(first.codes, first.values, y_int, first.nlevels)
         a21 = self._a21(y_row)
-        rest = [
-            _level_sums(block.factor.codes, z, y_int, block.nlevels)
-            for block, z in zip(design.blocks[1:], self.z_scaled[1:], strict=True)
-        ]
+        rest = [_level_sums(term.codes, term.values, y_int, term.nlevels) for term in self.terms[1:]]
         cross = np.concatenate([*rest, self.x_scaled.T @ y_int, [y_int @ y_int]])
         a22 = blocks.a22.copy()
         a22[-1, :] = cross

@@ -46,7 +46,7 @@ def effective_df(model: Model, theta: np.ndarray) -> float:
         Between p and min(n, p + q).
     """
     blocks = model.blocks
-    factors = model.deviance.layout.factors(theta)
+    factors = model.deviance.engine_factors(theta)
     t1 = factors[0]
     k1, l1 = t1.shape[0], blocks.levels[0]
     m = blocks.m - 1  # drop the y row

@@ -129,7 +129,13 @@ class ProfiledDeviance:
     ) -> None:
         self.blocks = blocks
         self.dense_threads = dense_threads
-        self.layout = ThetaLayout(blocks.sizes)
+        members = blocks.term_members
+        #: θ's layout: one factor per formula term (terms on one factor are members of one block)
+        self.layout = ThetaLayout(tuple(k for sizes in members for k in sizes))
+        #: the engine's layout: one (block-diagonal) factor per block
+        self.engine_layout = ThetaLayout(blocks.sizes)
+        self._members = members
+        self._embed = _embedding(members, self.engine_layout)
         self.n, self.p, self.m = blocks.n, blocks.p, blocks.m
         self.q_rest = blocks.q_rest
         k1 = blocks.sizes[0]
@@ -144,16 +150,33 @@ class ProfiledDeviance:
             at += nlev * k
         self._scalar_rest = all(k == 1 for _, _, k in self._segments)
         if self._scalar_rest:
-            # θ index of each rest row's λ; index ntheta stands for 1 (X and y rows)
-            index = np.full(self.m, self.layout.ntheta, dtype=np.int64)
-            for (start, nlev, _), offset in zip(self._segments, self.layout.offsets[1:], strict=True):
+            # engine-θ index of each rest row's λ; index ntheta stands for 1 (X and y rows)
+            index = np.full(self.m, self.engine_layout.ntheta, dtype=np.int64)
+            for (start, nlev, _), offset in zip(self._segments, self.engine_layout.offsets[1:], strict=True):
                 index[start : start + nlev] = offset
             self._lam_index = index
         self._schur = SchurOperator(blocks.a21, k1, full=not self._scalar_rest)
-        # RᵀZ₁ for the solves: dense when small, row-sliceable CSR otherwise
+        # RᵀZ₁ for the solves: dense when small (or already dense), row-sliceable CSR otherwise
         a21 = blocks.a21
-        self.a21 = a21.toarray() if a21.shape[0] * a21.shape[1] <= _DENSE_A21_LIMIT else sp.csr_array(a21)
+        if self._schur.wt is not None:
+            self.a21: np.ndarray | sp.csr_array = self._schur.wt.T
+        elif a21.shape[0] * a21.shape[1] <= _DENSE_A21_LIMIT:
+            self.a21 = a21.toarray()
+        else:
+            self.a21 = sp.csr_array(a21)
         self._diag_rest = np.arange(self.q_rest) * (self.m + 1)
+
+    def engine_theta(self, theta: np.ndarray) -> np.ndarray:
+        """θ of the engine's blocks (full lower triangles; zeros between members of a block)."""
+        if self._embed is None:
+            return theta
+        full = np.zeros(self.engine_layout.ntheta)
+        full[self._embed] = theta
+        return full
+
+    def engine_factors(self, theta: np.ndarray) -> list[np.ndarray]:
+        """The factor of each engine block (block diagonal over its members) at θ."""
+        return self.engine_layout.factors(self.engine_theta(np.asarray(theta, dtype=np.float64)))
 
     @property
     def ntheta(self) -> int:
@@ -179,7 +202,7 @@ class ProfiledDeviance:
             det = d[0] * d[2] - d[1] * d[1]
             back = np.array([[0.0, 0.0, t0 * t0], [0.0, -t0 * t2, t0 * t1], [t2 * t2, -2 * t1 * t2, t1 * t1]])
             return float(np.log(det).sum()), ((back @ d) / det).ravel()
-        t1 = self.layout.factors(theta)[0]
+        t1 = self.engine_layout.factors(theta)[0]
         dmat = t1.T @ self.blocks.a11 @ t1 + np.eye(self._k1)
         chol = np.linalg.cholesky(dmat)
         half = t1 @ np.linalg.inv(chol).transpose(0, 2, 1)
@@ -211,6 +234,23 @@ class ProfiledDeviance:
         the update only touches the operator's cells.
         """
         schur = self._schur
+        if schur.mode == "dense":
+            if self._scalar_rest:
+                lam = np.append(theta, 1.0)[self._lam_index]
+                g = self.blocks.a22 * lam[:, None]
+                g *= lam[None, :]
+                with self.dense_threads():
+                    schur.subtract_from(g, packed, lam)
+            else:
+                g = self.blocks.a22.copy()
+                self._scale(g, theta)
+                assert schur.wt is not None
+                wt = schur.wt.copy()
+                self._scale_columns(wt, theta)
+                with self.dense_threads():
+                    schur.subtract_from(g, packed, None, wt)
+            g.reshape(-1)[self._diag_rest] += 1.0
+            return g
         update = schur.apply(packed)
         if schur.every_cell:
             g = self.blocks.a22 - update.reshape(self.m, self.m)
@@ -236,12 +276,20 @@ class ProfiledDeviance:
             g *= lam[:, None]
             g *= lam[None, :]
             return
+        self._scale_columns(g, theta)
         m = self.m
-        factors = self.layout.factors(theta)
+        factors = self.engine_layout.factors(theta)
         for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
             cols = slice(at, at + nlev * k)
-            g[:, cols] = (g[:, cols].reshape(m, nlev, k) @ t).reshape(m, nlev * k)
             g[cols, :] = (t.T @ g[cols, :].reshape(nlev, k, m)).reshape(nlev * k, m)
+
+    def _scale_columns(self, g: np.ndarray, theta: np.ndarray) -> None:
+        """In place: ``G ← G Λ_rest`` for G of shape (r, m)."""
+        r = g.shape[0]
+        factors = self.engine_layout.factors(theta)
+        for (at, nlev, k), t in zip(self._segments, factors[1:], strict=True):
+            cols = slice(at, at + nlev * k)
+            g[:, cols] = (g[:, cols].reshape(r, nlev, k) @ t).reshape(r, nlev * k)
 
     def _rest_factor(self, theta: np.ndarray) -> tuple[float, np.ndarray | None]:
         """First-term log-determinant and the lower Cholesky factor of the rest block.
@@ -267,7 +315,7 @@ class ProfiledDeviance:
 
     def parts(self, theta: np.ndarray) -> DevianceParts | None:
         """The :class:`DevianceParts` at θ, or None when the factorisation fails."""
-        logdet1, lr = self._rest_factor(theta)
+        logdet1, lr = self._rest_factor(self.engine_theta(np.asarray(theta, dtype=np.float64)))
         if lr is None:
             return None
         return self._parts(logdet1, lr)
@@ -281,7 +329,7 @@ class ProfiledDeviance:
 
     # -- the solution at θ ----------------------------------------------------------------
     def factorize(self, theta: np.ndarray) -> tuple[float, np.ndarray, list[np.ndarray]]:
-        """First-term log-determinant, the rest block's lower factor and the factors T.
+        """First-term log-determinant, the rest block's lower factor and the engine blocks' factors T.
 
         Only the lower triangle of the factor is meaningful (LAPACK leaves the rest).
 
@@ -290,16 +338,16 @@ class ProfiledDeviance:
         numpy.linalg.LinAlgError
             When the penalised cross-product matrix is not numerically positive definite.
         """
-        theta = np.asarray(theta, dtype=np.float64)
+        theta = self.engine_theta(np.asarray(theta, dtype=np.float64))
         logdet1, lr = self._rest_factor(theta)
         if lr is None:
             raise np.linalg.LinAlgError("the penalised cross-product matrix is not positive definite")
-        return logdet1, lr, self.layout.factors(theta)
+        return logdet1, lr, self.engine_layout.factors(theta)
 
     def conditional_modes(
         self, lr: np.ndarray, factors: list[np.ndarray], dinv: np.ndarray | None = None
     ) -> tuple[list[np.ndarray], np.ndarray]:
-        """Spherical random effects u (per term, (ℓᵢ, kᵢ)) and β̂ from the factor of the rest block.
+        """Spherical random effects u (per engine block, (ℓᵢ, kᵢ)) and β̂ from the factor of the rest block.
 
         ``dinv`` is :meth:`first_term_inverse` of the first factor, when the caller has it.
         """
@@ -333,7 +381,38 @@ class ProfiledDeviance:
         dof = self.n - p if reml else self.n
         sigma = float(np.sqrt(parts.pwrss / dof))
         objective = criterion(parts, self.n, p, reml)
-        return Solution(theta, objective, parts, sigma, beta, np.tril(lr[q : q + p, q : q + p]), u, b)
+        lx = np.tril(lr[q : q + p, q : q + p])
+        return Solution(theta, objective, parts, sigma, beta, lx, self.split(u), self.split(b))
+
+    def split(self, per_block: list[np.ndarray]) -> list[np.ndarray]:
+        """Per-block arrays (ℓᵢ, kᵢ) split by columns into one array per formula term."""
+        if self._embed is None:
+            return per_block
+        out = []
+        for values, sizes in zip(per_block, self._members, strict=True):
+            at = 0
+            for k in sizes:
+                out.append(values[:, at : at + k])
+                at += k
+        return out
+
+
+def _embedding(members: tuple[tuple[int, ...], ...], engine: ThetaLayout) -> np.ndarray | None:
+    """Positions of θ's elements in the engine's θ; None when every block is a single term."""
+    if all(len(sizes) == 1 for sizes in members):
+        return None
+    out = []
+    for sizes, offset in zip(members, engine.offsets, strict=True):
+        total = sum(sizes)
+        rows, cols = ThetaLayout.tril(total)
+        position = np.full((total, total), -1, dtype=np.int64)
+        position[rows, cols] = offset + np.arange(rows.size)
+        at = 0
+        for k in sizes:
+            r, c = ThetaLayout.tril(k)
+            out.append(position[at + r, at + c])
+            at += k
+    return np.concatenate(out)
 
 
 def _leading_solve(lr: np.ndarray) -> np.ndarray:

@@ -116,6 +116,7 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
         logdet1, lr, factors = dev.factorize(theta)
     except np.linalg.LinAlgError:
         return np.inf, np.full(theta.size, np.nan)
+    full_theta = dev.engine_theta(theta)
     n, p, q = dev.n, dev.p, dev.q_rest
     parts = dev._parts(logdet1, lr)
     value = criterion(parts, n, p, reml)
@@ -135,18 +136,31 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
     if inverse is not None:
         if inverse.failed:
             return value, np.full(theta.size, np.nan)
-        inside = (schur.cell_rows < nr) & (schur.cell_cols < nr)
-        rows_in, cols_in = schur.cell_rows[inside], schur.cell_cols[inside]
-        if dev._scalar_rest:
-            lam = np.append(theta, 1.0)[dev._lam_index]
-            cell_values[inside] = inverse.entries(rows_in, cols_in) * lam[rows_in] * lam[cols_in]
-        else:
+        if schur.every_cell:  # Q = Λ_R S_R⁻¹ Λ_Rᵀ as a whole matrix
             full = inverse.dense()
-            _sandwich(full, segments, factors[1:])
-            cell_values[inside] = full[rows_in, cols_in]
+            if dev._scalar_rest:
+                lam = np.append(full_theta, 1.0)[dev._lam_index][:nr]
+                full *= lam[:, None]
+                full *= lam[None, :]
+            else:
+                _sandwich(full, segments, factors[1:])
+            q_matrix = cell_values.reshape(dev.m, dev.m)
+            q_matrix[:nr, :nr] = full
+        else:
+            inside = (schur.cell_rows < nr) & (schur.cell_cols < nr)
+            rows_in, cols_in = schur.cell_rows[inside], schur.cell_cols[inside]
+            if dev._scalar_rest:
+                lam = np.append(full_theta, 1.0)[dev._lam_index]
+                cell_values[inside] = inverse.entries(rows_in, cols_in) * lam[rows_in] * lam[cols_in]
+            else:
+                full = inverse.dense()
+                _sandwich(full, segments, factors[1:])
+                cell_values[inside] = full[rows_in, cols_in]
     # first term: C̄₁ = Σⱼ Dⱼ⁻¹ + Dⱼ⁻¹ T₁ᵀ Gⱼ T₁ Dⱼ⁻¹ with Gⱼ = Vⱼᵀ Q Vⱼ
     rows, cols = packed_pairs(k1)
-    g_packed = schur.adjoint(cell_values).reshape(rows.size, l1) / np.where(rows == cols, 1.0, 2.0)[:, None]
+    with dev.dense_threads():
+        adjoint = schur.adjoint(cell_values)
+    g_packed = adjoint.reshape(rows.size, l1) / np.where(rows == cols, 1.0, 2.0)[:, None]
     g = np.zeros((l1, k1, k1))
     g[:, rows, cols] = g_packed.T
     g[:, cols, rows] = g_packed.T
@@ -168,27 +182,33 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
         for at, nlev, k in segments:
             zres.append(zres_rest[at : at + nlev * k])
 
+    # per formula term (a member of an engine block: its rows and columns of the block's factor)
     nu = n - p if reml else n
     grad = np.empty(theta.size)
     singular_terms = []
-    for i, (t, offset, cb, zr, ui) in enumerate(
-        zip(factors, dev.layout.offsets, c_bar, zres, u, strict=True)
-    ):
-        k = t.shape[0]
+    offsets = iter(dev.layout.offsets)
+    for i, (t_block, cb_block, zr, ui) in enumerate(zip(factors, c_bar, zres, u, strict=True)):
         nlev = blocks.levels[i]
-        trows, tcols = dev.layout.tril(k)
-        size = trows.size
-        if min(abs(t[j, j]) for j in range(k)) < _SINGULAR_DIAGONAL:
-            if k == 1:
-                grad[offset] = 0.0
-            else:
-                singular_terms.append((offset, size))
-            continue
-        tinv = _triangular_inverse(t)
-        d_logdet = 2.0 * ((nlev * np.eye(k) - cb) @ tinv)
-        d_pwrss = -2.0 * (zr.reshape(nlev, k).T @ ui)
-        total = d_logdet.T + nu / parts.pwrss * d_pwrss
-        grad[offset : offset + size] = total[trows, tcols]
+        kb = t_block.shape[0]
+        d_pwrss_block = -2.0 * (zr.reshape(nlev, kb).T @ ui)
+        at = 0
+        for k in dev._members[i]:
+            offset = next(offsets)
+            span = slice(at, at + k)
+            at += k
+            t = t_block[span, span]
+            trows, tcols = dev.layout.tril(k)
+            size = trows.size
+            if min(abs(t[j, j]) for j in range(k)) < _SINGULAR_DIAGONAL:
+                if k == 1:
+                    grad[offset] = 0.0
+                else:
+                    singular_terms.append((offset, size))
+                continue
+            tinv = _triangular_inverse(t)
+            d_logdet = 2.0 * ((nlev * np.eye(k) - cb_block[span, span]) @ tinv)
+            total = d_logdet.T + nu / parts.pwrss * d_pwrss_block[span, span]
+            grad[offset : offset + size] = total[trows, tcols]
     for offset, size in singular_terms:
         for e in range(offset, offset + size):
             grad[e] = _richardson(dev, theta, e, reml)

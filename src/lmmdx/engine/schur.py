@@ -3,9 +3,19 @@
 With ``V = RᵀZ₁`` split by the levels ``j`` of the first term and
 ``Mⱼ = T₁ Dⱼ⁻¹ T₁ᵀ`` (``Dⱼ = T₁ᵀ(Z₁ᵀZ₁)ⱼT₁ + I``), eliminating the first term
 from the penalised normal equations subtracts this ``m × m`` matrix from ``RᵀR``.
-It is linear in the ``Mⱼ``, so it is one fixed linear operator, built once from
-the non-zero pattern of ``RᵀZ₁`` (the pattern a blocked Cholesky would follow),
-applied to the packed ``Mⱼ``: dense when small, sparse otherwise.
+It is linear in the ``Mⱼ``. Three ways to compute it, chosen once from the sizes
+(never from timings):
+
+* ``"cells"``: few rest rows (nested designs: m = p + 1); one dense matrix maps the packed
+  ``Mⱼ`` to every cell;
+* ``"pairs"``: a sparse ``RᵀZ₁`` (InstEval: ~30 entries per level of 2,972): a fixed
+  sparse operator built once from the non-zero pattern (the pairs of entries in each
+  level's column, the pattern a blocked Cholesky would follow);
+* ``"dense"``: a dense-ish ``RᵀZ₁`` (crossed factors with many rows per pair of levels,
+  where the pairs would number hundreds of millions): ``W diag(M) Wᵀ`` by one BLAS
+  call (``dsyrk``) on the dense ``W = RᵀZ₁``.
+
+The choice compares the pairs' count with the dense product's flops (:data:`PAIR_COST`).
 
 Packed layout: the lower triangle of the symmetric ``Mⱼ`` in the order of
 :func:`packed_pairs`, entry-major: ``packed[e * ℓ₁ + j]``.
@@ -20,10 +30,16 @@ import scipy.sparse as sp
 
 from ..memory import require
 
-__all__ = ["DENSE_OPERATOR_LIMIT", "SchurOperator", "packed_pairs"]
+__all__ = ["DENSE_OPERATOR_LIMIT", "PAIR_COST", "SchurOperator", "packed_pairs"]
 
-#: Operators with at most this many entries (m² · ℓ₁ · k₁(k₁+1)/2) are stored dense, every cell filled.
-DENSE_OPERATOR_LIMIT = 200_000
+#: Operators with at most this many entries (m² · ℓ₁ · k₁(k₁+1)/2, 8 bytes each) are stored dense,
+#: every cell filled: one matrix-vector product per evaluation (nested slopes at 1M rows: 540,000).
+DENSE_OPERATOR_LIMIT = 2_000_000
+#: One pair of the sparse operator (a multiply-add through an index, bound by memory) costs about
+#: as much as this many flops of a dense BLAS-3 product (measured: ~2 ns a pair, ~0.05 ns a flop).
+PAIR_COST = 40.0
+#: The sparse operator is never built with more pairs than this (12 bytes each).
+MAX_PAIRS = 40_000_000
 #: Pairs generated at once while building the operator (bounds memory).
 _PAIR_CHUNK = 2_000_000
 
@@ -44,6 +60,40 @@ def _packed_index(k: int) -> np.ndarray:
     index[rows, cols] = np.arange(rows.size)
     index[cols, rows] = np.arange(rows.size)
     return index
+
+
+def unpack(packed: np.ndarray, k: int, nlevels: int) -> np.ndarray:
+    """The symmetric per-level matrices, shape (ℓ, k, k), from the packed layout."""
+    rows, cols = packed_pairs(k)
+    mats = np.empty((nlevels, k, k))
+    values = packed.reshape(rows.size, nlevels).T
+    mats[:, rows, cols] = values
+    mats[:, cols, rows] = values
+    return mats
+
+
+def _times_blocks(packed: np.ndarray, wt: np.ndarray, k: int, nlevels: int) -> np.ndarray:
+    """``blockdiag(Mⱼ) Wᵀ`` for packed ``Mⱼ`` and ``Wᵀ`` of shape (ℓk, m): shape (ℓk, m).
+
+    Written as k² scaled sums of rows (vectorised over levels), not as ℓ tiny matrix products.
+    """
+    m = wt.shape[1]
+    index = _packed_index(k)
+    mats = packed.reshape(k * (k + 1) // 2, nlevels)
+    w3 = wt.reshape(nlevels, k, m)
+    out = np.zeros((nlevels, k, m))
+    for a in range(k):
+        for b in range(k):
+            out[:, a] += mats[index[a, b]][:, None] * w3[:, b]
+    return out.reshape(nlevels * k, m)
+
+
+def _pair_count(a21: sp.csc_array, k1: int, full: bool) -> int:
+    """Entries of the sparse operator: pairs of entries within each level's columns."""
+    if not a21.shape[1]:
+        return 0
+    counts = np.add.reduceat(np.diff(a21.indptr), np.arange(0, a21.shape[1], k1)).astype(np.float64)
+    return int(np.sum(counts * counts) if full else np.sum(counts * (counts + 1) / 2))
 
 
 class SchurOperator:
@@ -72,8 +122,11 @@ class SchurOperator:
     def __init__(self, a21: sp.csc_array, k1: int, full: bool) -> None:
         m, q1 = a21.shape
         self.m = m
+        self.k1 = k1
         l1 = q1 // k1
+        self.nlevels = l1
         rows, cols = packed_pairs(k1)
+        self.wt: np.ndarray | None = None
         if m * m * rows.size * l1 <= DENSE_OPERATOR_LIMIT:
             # small: every cell, computed directly from the dense a21
             v = np.asarray(a21.toarray()).reshape(m, l1, k1)
@@ -81,18 +134,36 @@ class SchurOperator:
             op = outer[:, :, rows, cols, :] + np.where(rows != cols, 1.0, 0.0)[None, None, :, None] * outer[
                 :, :, cols, rows, :
             ]
-            self._op: np.ndarray | sp.sparray = op.reshape(m * m, rows.size * l1)
+            self._op: np.ndarray | sp.sparray | None = op.reshape(m * m, rows.size * l1)
+            self.mode = "cells"
             self.cells = np.arange(m * m)
             self.every_cell = True
             self.both_triangles = True
         else:
-            self.cells, self._op = _pair_operator(a21, k1, full)
-            self.every_cell = False
-            self.both_triangles = full
+            pairs = _pair_count(a21, k1, full)
+            flops = m * m * l1 * k1 * (0.5 if k1 == 1 else 1.0)
+            if PAIR_COST * pairs <= flops and pairs <= MAX_PAIRS:
+                self.mode = "pairs"
+                self.cells, self._op = _pair_operator(a21, k1, full)
+                self.every_cell = False
+                self.both_triangles = full
+            else:
+                self.mode = "dense"
+                self._op = None
+                require(24.0 * m * q1 + 16.0 * m * m,
+                        f"the dense {m:,} × {q1:,} crossed block of the largest term and the other columns")
+                self.wt = np.ascontiguousarray(a21.T.toarray())  # (ℓ₁k₁, m): Wᵀ, C-ordered
+                self.cells = np.arange(m * m)
+                self.every_cell = True
+                self.both_triangles = True
         self.cell_rows, self.cell_cols = np.divmod(self.cells, m)
 
     def apply(self, packed: np.ndarray) -> np.ndarray:
         """Values at :attr:`cells` for the packed per-level matrices."""
+        if self.wt is not None:
+            mw = _times_blocks(packed, self.wt, self.k1, self.nlevels)
+            return (self.wt.T @ mw).ravel()
+        assert self._op is not None
         return self._op @ packed
 
     def adjoint(self, values: np.ndarray) -> np.ndarray:
@@ -102,16 +173,48 @@ class SchurOperator:
         entry (e = (a, b), j) of the result is ``tr(Q Vⱼ Eₑ Vⱼᵀ)`` with ``Eₑ = E_ab + E_ba``
         (``E_aa`` on the diagonal).
         """
+        if self.wt is not None:
+            q = values.reshape(self.m, self.m)
+            k, nlev = self.k1, self.nlevels
+            wt = self.wt.reshape(nlev, k, self.m)
+            qv = (self.wt @ q).reshape(nlev, k, self.m)
+            rows, cols = packed_pairs(k)
+            out = np.empty((rows.size, nlev))
+            for e, (a, b) in enumerate(zip(rows, cols, strict=True)):
+                out[e] = np.einsum("jr,jr->j", wt[:, a], qv[:, b]) * (1.0 if a == b else 2.0)
+            return out.ravel()
         if not self.both_triangles:
             values = values * np.where(self.cell_rows == self.cell_cols, 1.0, 2.0)
+        assert self._op is not None
         return self._op.T @ values
 
-    def dense(self, packed: np.ndarray) -> np.ndarray:
-        """The whole (m, m) matrix (zeros outside :attr:`cells`)."""
-        out = np.zeros(self.m * self.m)
-        out[self.cells] = self.apply(packed)
-        return out.reshape(self.m, self.m)
+    def subtract_from(
+        self, g: np.ndarray, packed: np.ndarray, row_scale: np.ndarray | None, wt: np.ndarray | None = None
+    ) -> None:
+        """In place, dense mode only: the lower triangle of the C-ordered ``g`` loses
+        ``Σⱼ (S Vⱼ) Mⱼ (S Vⱼ)ᵀ`` with ``S = diag(row_scale)`` (identity when None).
 
+        ``wt`` replaces :attr:`wt` (``Vᵀ``, shape (ℓ₁k₁, m)) when the caller transformed its rows.
+        One ``dsyrk`` for k₁ = 1 (``Mⱼ ≥ 0`` are scalars); one ``dgemm`` otherwise.
+        """
+        from scipy.linalg.blas import dgemm, dsyrk
+
+        wt = self.wt if wt is None else wt
+        assert wt is not None
+        k, nlev = self.k1, self.nlevels
+        if k == 1:
+            half = np.sqrt(np.maximum(packed, 0.0))
+            w = wt * half[:, None]
+            if row_scale is not None:
+                w *= row_scale[None, :]
+            # in Fortran terms gᵀ is m × m and w.T is m × ℓ₁ (both Fortran-ordered views)
+            out = dsyrk(-1.0, w.T, beta=1.0, c=g.T, trans=0, lower=0, overwrite_c=1)
+        else:
+            w = wt if row_scale is None else wt * row_scale[None, :]
+            mw = _times_blocks(packed, w, k, nlev)
+            out = dgemm(-1.0, w.T, mw.T, beta=1.0, c=g.T, trans_b=1, overwrite_c=1)
+        if not np.shares_memory(out, g):  # pragma: no cover - f2py returned a copy
+            g[...] = out.T
 
 def _pair_operator(a21: sp.csc_array, k1: int, full: bool) -> tuple[np.ndarray, sp.csr_array]:
     """The cells filled and the sparse (cells, ℓ₁k₁(k₁+1)/2) operator of :class:`SchurOperator`."""
