@@ -244,7 +244,6 @@ def _add_bootstrap_args(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from ..inference.anova import anova
     from ..inference.ddf import Tester
     from ..inference.intervals import wald_intervals
     from ..report.payload import anova_payload, fit_payload
@@ -259,7 +258,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         progress = _progress("bootstrap refits") if args.ci == "bootstrap" else None
         intervals = result.confint(args.ci, args.level, nsim=args.nsim, seed=args.seed, workers=args.workers,
                                    progress=progress)
-    table = anova(result, args.anova, args.ddf, tester) if args.anova else None
+    table = None
+    if args.anova:
+        from ..inference.anova import anova  # its term structure needs formulaic again: only when asked
+
+        table = anova(result, args.anova, args.ddf, tester)
     tests, check = tester.coefficients(), tester.check()
     if args.json:
         payload = fit_payload(result, tests, check, intervals)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 
 from .matrix import check_values, model_matrix
 
@@ -59,6 +58,8 @@ def aliased_columns(X: np.ndarray) -> np.ndarray:
                 return alias
         except np.linalg.LinAlgError:
             pass
+    import scipy.linalg  # only when the screen cannot settle the rank
+
     r = scipy.linalg.qr(X, mode="r", pivoting=True, check_finite=False)[0]
     diag = np.abs(np.diag(r))
     if diag.size == p and diag[-1] > ALIAS_TOLERANCE * diag[0] and not alias.any():

@@ -1,7 +1,9 @@
 """Model matrices of right-hand sides (fixed part, random-term left-hand sides) via formulaic.
 
 Column names are rewritten the way lme4 prints them: ``(Intercept)``,
-``recipeB``, ``recipeB:temperature``.
+``recipeB``, ``recipeB:temperature``. A right-hand side of plain numeric columns
+(``1 + Days``) is taken directly and formulaic is not even imported (it costs a
+command's start-up more than the fit).
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ import re
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import formulaic
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, FormulaError, LmmdxError
 from ..formula.lexer import BACKTICK, NAME, tokenize
+
+if TYPE_CHECKING:
+    import formulaic
 
 __all__ = ["MAX_MAGNITUDE", "MIN_MAGNITUDE", "ModelMatrix", "check_values", "model_matrix", "required_columns"]
 
@@ -95,6 +100,8 @@ def _parse(rhs: str) -> tuple[formulaic.Formula, frozenset[str]]:
 
     Cached: parsing is pure and costs more than fitting a small model.
     """
+    import formulaic
+
     text, quoted = _formulaic_text(rhs)
     formula = formulaic.Formula(text)
     names = set(formula.required_variables)
@@ -114,6 +121,9 @@ def required_columns(rhs: str, where: str) -> set[str]:
     FormulaError
         When formulaic cannot parse ``rhs`` (``where`` says which part of the formula it is).
     """
+    plain = _plain_parts(rhs if rhs.strip()[:1] in ("0", "1") else f"0 + {rhs}")  # a response: one name
+    if plain is not None:
+        return set(plain)
     try:
         return set(_parse(rhs)[1])
     except LmmdxError:
@@ -127,14 +137,26 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _plain_numeric(rhs: str, frame: pd.DataFrame) -> list[str] | None:
-    """The column names of ``rhs`` when it is only ``1``/``0`` and plain numeric columns."""
+@lru_cache(maxsize=512)
+def _plain_parts(rhs: str) -> tuple[str, ...] | None:
+    """The column names of ``rhs`` when it is ``1`` or ``0`` followed by plain (or backticked) names."""
     parts = [p.strip() for p in rhs.split("+")]
     if parts[0] not in ("0", "1") or len(set(parts)) != len(parts):
         return None
-    names = [p[1:-1] if len(p) > 2 and p[0] == p[-1] == "`" else p for p in parts[1:]]
+    names = tuple(p[1:-1] if len(p) > 2 and p[0] == p[-1] == "`" else p for p in parts[1:])
     for name, part in zip(names, parts[1:], strict=True):
-        if not (_PLAIN_TERM.match(part) or part != name) or name not in frame.columns:
+        if not (_PLAIN_TERM.match(part) or (part != name and "`" not in name)):
+            return None
+    return names
+
+
+def _plain_numeric(rhs: str, frame: pd.DataFrame) -> tuple[str, ...] | None:
+    """The column names of ``rhs`` when it is only ``1``/``0`` and plain numeric columns."""
+    names = _plain_parts(rhs)
+    if names is None:
+        return None
+    for name in names:
+        if name not in frame.columns:
             return None
         dtype = frame[name].dtype
         if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):

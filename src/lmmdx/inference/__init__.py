@@ -11,14 +11,40 @@
 * :mod:`.honesty` — when Wald inference is not to be trusted, and what to say.
 """
 
-from .anova import AnovaTable, anova
-from .bootstrap import BootstrapResult, bootstrap, bootstrap_intervals
-from .ddf import CoefTest, ContrastTest, coefficient_tests, contrast_test
-from .honesty import WaldCheck, wald_check
-from .intervals import Interval, Intervals, confint, wald_intervals
-from .lrt import Comparison, compare
-from .ols import OlsFit, fit_ols
-from .profile import ProfileTrace, profile, profile_intervals
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .anova import AnovaTable, anova
+    from .bootstrap import BootstrapResult, bootstrap, bootstrap_intervals
+    from .ddf import CoefTest, ContrastTest, coefficient_tests, contrast_test
+    from .honesty import WaldCheck, wald_check
+    from .intervals import Interval, Intervals, confint, wald_intervals
+    from .lrt import Comparison, compare
+    from .ols import OlsFit, fit_ols
+    from .profile import ProfileTrace, profile, profile_intervals
+
+#: Public name → submodule that defines it, loaded on first use (a fit's t tests need
+#: neither the bootstrap nor the profile, and their imports cost a command's start-up).
+_LAZY = {
+    "AnovaTable": "anova", "anova": "anova",
+    "BootstrapResult": "bootstrap", "bootstrap": "bootstrap", "bootstrap_intervals": "bootstrap",
+    "CoefTest": "ddf", "ContrastTest": "ddf", "coefficient_tests": "ddf", "contrast_test": "ddf",
+    "WaldCheck": "honesty", "wald_check": "honesty",
+    "Interval": "intervals", "Intervals": "intervals", "confint": "intervals", "wald_intervals": "intervals",
+    "Comparison": "lrt", "compare": "lrt",
+    "OlsFit": "ols", "fit_ols": "ols",
+    "ProfileTrace": "profile", "profile": "profile", "profile_intervals": "profile",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AnovaTable",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from ..arguments import check_level
 from ..errors import LmmdxError
@@ -136,7 +136,7 @@ def wald_intervals(
     tester = tester or Tester(fit, "satterthwaite" if method == "none" else method)
     info = tester.information
     check = wald_check(fit, info.eigenvalues)
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    z = float(special.ndtri(0.5 + level / 2.0))
     layout = fit.model.deviance.layout
     params = parameters(fit.model)
     values = fit_parameters(fit)
@@ -164,7 +164,7 @@ def wald_intervals(
     for par in params[nvar:]:
         j = par.col
         se = float(np.sqrt(fit.vcov_beta[j, j]))
-        q = z if tests is None else float(stats.t.ppf(0.5 + level / 2.0, tests[j].df))
+        q = z if tests is None else float(special.stdtrit(tests[j].df, 0.5 + level / 2.0))
         se = se if tests is None else tests[j].std_error
         est = float(fit.beta[j])
         out.append(_flag(Interval(par.name, est, est - q * se, est + q * se, "wald"), check))

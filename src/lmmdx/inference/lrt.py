@@ -17,7 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from ..design import Design, build_design
 from ..errors import LmmdxError
@@ -158,7 +158,7 @@ def _row(fit: AnyFit) -> ModelRow:
 def _mixture_p(mixture: Mixture, statistic: float) -> float | None:
     if not mixture.components:
         return None
-    return float(sum(w * (stats.chi2.sf(statistic, d) if d > 0 else float(statistic <= 0))
+    return float(sum(w * (special.chdtrc(d, statistic) if d > 0 else float(statistic <= 0))
                      for w, d in mixture.components))
 
 
@@ -254,7 +254,7 @@ def compare(
         small, large = _refit_ml(small), _refit_ml(large)
     reml = bool(small.reml)
     statistic = max(small.objective - large.objective, 0.0)
-    p_naive = float(stats.chi2.sf(statistic, df))
+    p_naive = float(special.chdtrc(df, statistic))
     p_mix = _mixture_p(mixture, statistic)
     if mixture.reason:
         notes.append(mixture.reason)

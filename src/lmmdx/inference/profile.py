@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import special
 
 from ..blas import single_threaded
 from ..design.fixed import FixedEffects
@@ -174,8 +174,10 @@ class _Profiler:
             return float("nan")
         lo, hi = sorted((inner, x))
         scale = max(abs(est), abs(x - est))
-        return float(optimize.brentq(lambda v: evaluate(v) - side * z, lo, hi, xtol=_XTOL * scale,
-                                     rtol=4 * np.finfo(float).eps))
+        from scipy.optimize import brentq  # loaded only when a profile is asked for
+
+        return float(brentq(lambda v: evaluate(v) - side * z, lo, hi, xtol=_XTOL * scale,
+                            rtol=4 * np.finfo(float).eps))
 
 
 def profile(fit: Fit, level: float = 0.95, which: tuple[str, ...] | None = None) -> tuple[ProfileTrace, ...]:
@@ -195,7 +197,7 @@ def profile(fit: Fit, level: float = 0.95, which: tuple[str, ...] | None = None)
 
 def _profile(fit: Fit, level: float, which: tuple[str, ...] | None) -> tuple[ProfileTrace, ...]:
     profiler = _Profiler(fit)
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    z = float(special.ndtri(0.5 + level / 2.0))
     traces = []
     for par in profiler.params:
         if which is not None and par.name not in which:
