@@ -168,7 +168,7 @@ def cross_products_bytes(n: int, p: int, sizes: Sequence[int], levels: Sequence[
     term's columns with the dense ``[X y]``; per grouped sum one n-vector of products, the
     pair keys and their weights; the dense pair blocks (at most ``ℓᵢℓₖ`` counts); the
     sparse ``RᵀZ₁`` (its entries, at most n per rest term plus the dense rows) and the
-    dense ``m × m`` rest block.
+    dense ``m × m`` rest block (with the copy and factor an evaluation makes of it).
 
     Parameters
     ----------
@@ -179,11 +179,11 @@ def cross_products_bytes(n: int, p: int, sizes: Sequence[int], levels: Sequence[
     """
     rows = 8.0 * n * (2 * (p + 1) + 2 * sum(sizes) + 4)
     pairs = sum(min(a * b, _DENSE_PAIR_CELLS) for i, a in enumerate(levels) for b in levels[i + 1 :])
-    k1, l1 = (sizes[0], levels[0]) if sizes else (0, 0)
+    k1 = sizes[0] if sizes else 0
     rest = sum(k * l for k, l in zip(sizes[1:], levels[1:], strict=True))
     m = rest + p + 1
-    a21 = 24.0 * (min(n, rest * l1) * k1 * max(sizes[1:], default=0) * (len(sizes) - 1) + (p + 1) * l1 * k1)
-    return rows + 16.0 * pairs + a21 + 8.0 * m * m
+    a21 = 24.0 * n * k1 * (sum(sizes[1:]) + p + 1)  # at most one entry per row and column pair
+    return rows + 16.0 * pairs + a21 + 24.0 * m * m  # the rest block, its scaled copy, its factor
 
 
 def cross_products(y: np.ndarray, X: np.ndarray, terms: Sequence[TermData]) -> Blocks:
