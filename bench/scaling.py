@@ -6,7 +6,11 @@ Cases (generated once, seeded, into ``--data``):
 * ``crossed-10k``, ``crossed-100k``, ``crossed-1M``: ``y ~ x + (1 | s) + (1 | i)``, about √n/2
   levels of each factor;
 * ``insteval``: ``y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept)`` on InstEval (73k rows);
-* ``sleepstudy``: ``Reaction ~ Days + (Days | Subject)``.
+* ``sleepstudy``: ``Reaction ~ Days + (Days | Subject)``;
+* ``zerocorr-100k``: ``y ~ x + (1 + x || g)`` on the ``slopes-100k`` rows (2,000 groups × 50).
+
+For the slopes and zero-correlation cases at 100k rows lmmdx's worker also times the diagnosis
+(``fit.diagnose()``) and the remedies (``fit.remedies()``) of the fit (``--no-extras`` skips them).
 
 Every fit runs in a fresh process (so its peak memory is its own, read from ``wait4``'s
 resource usage), after the CSV is read; each tool's worker prints its seconds and objective.
@@ -51,7 +55,7 @@ class Case:
 
     @property
     def file(self) -> str:
-        return f"{self.name}.csv"
+        return f"{SAME_ROWS.get(self.name, self.name)}.csv"
 
 
 CASES = [
@@ -62,7 +66,12 @@ CASES = [
     Case("crossed-100k", "y ~ x + (1 | s) + (1 | i)", 100_000, "crossed"),
     Case("crossed-1M", "y ~ x + (1 | s) + (1 | i)", 1_000_000, "crossed"),
     Case("insteval", "y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept)", 73_421, "file"),
+    Case("zerocorr-100k", "y ~ x + (1 + x || g)", 100_000, "slopes"),
 ]
+#: Cases that read another case's CSV.
+SAME_ROWS = {"zerocorr-100k": "slopes-100k"}
+#: Cases whose diagnosis and remedies lmmdx's worker times too.
+EXTRAS = {"slopes-100k", "zerocorr-100k"}
 
 
 def _source_csv(name: str) -> Path:
@@ -83,7 +92,7 @@ def generate(case: Case, folder: Path) -> Path:
         source = {"sleepstudy": "sleepstudy.csv", "insteval": "InstEval.csv"}[case.name]
         shutil.copyfile(_source_csv(source), path)
         return path
-    rng = np.random.default_rng(20240613 + case.rows)
+    rng = np.random.default_rng(20240613 + case.rows)  # the same rows for every case of one size
     n = case.rows
     x = rng.normal(size=n)
     if case.kind == "slopes":
@@ -112,7 +121,7 @@ LMMDX_WORKER = textwrap.dedent(
     import numpy as np
     import pandas as pd
     warnings.simplefilter("ignore")
-    path, formula = sys.argv[1], sys.argv[2]
+    path, formula, extras = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
     frame = pd.read_csv(path)
     t0 = time.perf_counter()
     import lmmdx
@@ -121,7 +130,7 @@ LMMDX_WORKER = textwrap.dedent(
     from lmmdx.engine import ProfiledDeviance, cross_products
     from lmmdx.fitting import fit_model
     from lmmdx.formula import parse_formula
-    from lmmdx.model import Model
+    from lmmdx.model import Model, engine_terms
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
     fit = lmmdx.fit(formula, frame)
@@ -133,6 +142,13 @@ LMMDX_WORKER = textwrap.dedent(
     t0 = time.perf_counter()
     model = Model.from_design(design)
     t_model = time.perf_counter() - t0
+    with single_threaded():
+        x = design.X @ model.scaling.x_transform
+        y = design.y / model.scaling.y_scale
+        terms = engine_terms(design, model.scaling)
+        t0 = time.perf_counter()
+        blocks = cross_products(y, x, terms)
+        t_cross = time.perf_counter() - t0
     t0 = time.perf_counter()
     refit = fit_model(model)
     t_opt = time.perf_counter() - t0
@@ -144,11 +160,16 @@ LMMDX_WORKER = textwrap.dedent(
             model.deviance(theta, True)
             reps += 1
         t_eval = (time.perf_counter() - t0) / reps
-    stages = {"import": t_import, "design": t_design, "model": t_model, "optimise": t_opt,
-              "evaluation": t_eval, "evaluations": int(refit.optimizer.nevals)}
-    crossprod = getattr(model, "timings", None)
-    if crossprod:
-        stages.update(crossprod)
+    stages = {"import": t_import, "design": t_design, "model": t_model, "crossprod": t_cross,
+              "optimise": t_opt, "evaluation": t_eval, "evaluations": int(refit.optimizer.nevals),
+              "m": int(blocks.m), "schur": model.deviance._schur.mode}
+    if extras:
+        t0 = time.perf_counter()
+        fit.diagnose()
+        stages["diagnose"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fit.remedies()
+        stages["remedies"] = time.perf_counter() - t0
     print(json.dumps({"seconds": total, "objective": fit.objective, "stages": stages}))
     """
 )
@@ -239,6 +260,7 @@ def main() -> None:
     parser.add_argument("--data", default="/tmp/lmmdx-scaling")
     parser.add_argument("--mixedlm-python", default=sys.executable)
     parser.add_argument("--tools", default="lmmdx,mixedlm,lme4")
+    parser.add_argument("--no-extras", action="store_true", help="skip timing lmmdx's diagnosis and remedies")
     args = parser.parse_args()
     names = args.cases.split(",")
     cases = [c for c in CASES if c.name in names]
@@ -256,6 +278,7 @@ def main() -> None:
     (scripts / "lme4_worker.R").write_text(LME4_WORKER)
     if "lmmdx" in tools:
         workers["lmmdx"] = [sys.executable, str(scripts / "lmmdx_worker.py")]
+    extras = "0" if args.no_extras else "1"
     if "mixedlm" in tools:
         if _have_mixedlm(args.mixedlm_python):
             workers["mixedlm"] = [args.mixedlm_python, str(scripts / "mixedlm_worker.py")]
@@ -276,6 +299,8 @@ def main() -> None:
         for case in cases:
             for tool, command in workers.items():
                 full = [*command, str(paths[case.name]), case.formula]
+                if tool == "lmmdx":
+                    full.append(extras if case.name in EXTRAS else "0")
                 result, peak, err = run_worker(full)
                 if result is None:
                     print(f"  {tool} on {case.name} failed: {err}")
@@ -309,7 +334,10 @@ def _table(cases: list[Case], tools: list[str], results: dict) -> None:
             line += "  " + ", ".join(ratios) + "   " + ", ".join(diffs)
         print(line)
     print()
-    print("lmmdx stages (median seconds; evaluation = one criterion evaluation at the optimum)")
+    print("lmmdx stages (median seconds): import of lmmdx, design, model (scaling + cross-products + the\n"
+          "criterion's workspace), crossprod (the cross-products alone), optimise (fit_model: optimiser,\n"
+          "polish, solution), one evaluation at the optimum, the number of evaluations, the order m of\n"
+          "the dense rest block and the Schur update's way; diagnose and remedies of the fit")
     keys: list[str] = []
     for case in cases:
         for r, _ in results.get((case.name, "lmmdx"), []):
@@ -324,7 +352,9 @@ def _table(cases: list[Case], tools: list[str], results: dict) -> None:
             values = [r["stages"][k] for r, _ in runs if k in r.get("stages", {})]
             if not values:
                 cells.append(f"{'-':>11s}")
-            elif k == "evaluations":
+            elif isinstance(values[0], str):
+                cells.append(f"{values[0]:>11s}")
+            elif k in ("evaluations", "m"):
                 cells.append(f"{int(statistics.median(values)):11d}")
             else:
                 cells.append(f"{statistics.median(values):11.5f}")
