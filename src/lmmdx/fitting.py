@@ -47,8 +47,9 @@ _POLISH_FTOL_REL = 1e-13
 _POLISH_XTOL = 1e-8
 
 
-def fit(formula: str, data: Any, reml: bool = True, optimizer: str = "bobyqa") -> Fit:
-    """Fit a linear mixed model written in lme4's formula syntax.
+def fit(formula: str, data: Any, reml: bool = True, optimizer: str = "bobyqa", family: str | None = None,
+        link: str | None = None, nagq: int = 1) -> Fit:
+    """Fit a linear (or, with ``family``, generalised linear) mixed model written in lme4's syntax.
 
     Parameters
     ----------
@@ -59,16 +60,24 @@ def fit(formula: str, data: Any, reml: bool = True, optimizer: str = "bobyqa") -
         REML (default) or maximum likelihood.
     optimizer : str
         A registered optimiser (``"bobyqa"``, ``"nelder_mead"``, ``"sbplx"``, ``"cobyla"``).
+    family : {"binomial", "poisson"}, optional
+        Fit a GLMM as lme4's ``glmer`` does (``reml`` is then ignored): see
+        :func:`lmmdx.glmm_fitting.fit_glmm` for ``link`` and ``nagq``.
 
     Returns
     -------
     Fit
+        A :class:`~lmmdx.result.GlmmFit` when ``family`` is given.
 
     Raises
     ------
     LmmdxError
         A one-line description of what is wrong with the formula or the data.
     """
+    if family is not None and str(family).lower() != "gaussian":
+        from .glmm_fitting import fit_glmm
+
+        return fit_glmm(formula, data, family, link=link, nagq=nagq, optimizer=optimizer)
     design = build_design(parse_formula(formula), as_pandas(data))
     result = fit_design(design, reml=reml, optimizer=optimizer)
     for message in result.warnings:

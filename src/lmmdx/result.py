@@ -341,3 +341,88 @@ class Fit(InformationCriteria):
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"
         return f"<Fit {self.formula!r} ({kind}) objective={self.objective:.4f} nobs={self.nobs}>"
+
+
+@dataclass(frozen=True, slots=True)
+class GlmmFit(Fit):
+    """A fitted generalised linear mixed model (binomial or Poisson), as ``glmer`` fits it.
+
+    Everything of :class:`Fit` with these meanings: ``objective`` is −2 log L by the Laplace
+    approximation or adaptive quadrature (always including the saturated model's constant, so
+    values for different ``nagq`` are comparable), ``reml`` is False, ``sigma`` is 1, ``fitted``
+    holds the conditional means μ and ``residuals`` y − μ (y a proportion for binomial trials),
+    ``random_effects`` has no residual row, and ``model`` is a :class:`~lmmdx.glmm_model.GlmmModel`.
+
+    Attributes
+    ----------
+    family, link : str
+    nagq : int
+        Quadrature nodes (1 = Laplace).
+    pearson_chi2 : float
+        Σ wᵢ (yᵢ − μᵢ)² / V(μᵢ) at the conditional modes.
+    dispersion : float
+        Pearson χ² / (n − number of parameters); about 1 without overdispersion (Poisson).
+    deviance_residuals : float
+        Σ of the deviance residuals at the conditional modes (lme4's ``deviance()`` of a GLMM).
+    vcov_method : str
+        ``"hessian"`` (inverse Hessian of the criterion over θ and β, lme4's default) or ``"rx"``
+        (the PIRLS factor of X given θ: singular fits).
+    beta_internal : ndarray
+        β on the internal (scaled) coordinates.
+    certificate : GlmmCertificate
+        Derivatives of the criterion at the optimum (see :mod:`lmmdx.glmm_fitting`).
+    """
+
+    family: str
+    link: str
+    nagq: int
+    pearson_chi2: float
+    dispersion: float
+    deviance_residuals: float
+    vcov_method: str
+    beta_internal: np.ndarray
+    certificate: Any
+
+    @property
+    def npar(self) -> int:
+        """Number of estimated parameters: β and θ (no residual scale)."""
+        return int(self.beta.size + self.theta.size)
+
+    @property
+    def deviance(self) -> float:
+        """−2 log L (the criterion)."""
+        return self.objective
+
+    @property
+    def z_values(self) -> np.ndarray:
+        """Wald z values of β̂."""
+        return self.t_values
+
+    @property
+    def p_values(self) -> np.ndarray:
+        """Two-sided Wald z-test p-values of β̂."""
+        from scipy.stats import norm
+
+        return 2.0 * norm.sf(np.abs(self.z_values))
+
+    def confint(self, method: str = "wald", level: float = 0.95, **options: Any) -> Intervals:
+        """Confidence intervals: ``"wald"`` (z intervals)."""
+        from .inference.glmm import glmm_intervals
+
+        return glmm_intervals(self, method, level, **options)
+
+    def summary(self, ddf: str | None = None) -> str:
+        """A summary that reads like lme4's ``summary(glmer(...))``."""
+        from .report.glmm import glmm_summary
+
+        return glmm_summary(self)
+
+    def to_dict(self, ddf: str | None = None, intervals: Intervals | None = None) -> dict[str, Any]:
+        """Exactly what ``lmmdx fit --family ... --json`` prints."""
+        from .report.glmm import glmm_payload
+
+        return glmm_payload(self, intervals)
+
+    def __repr__(self) -> str:
+        return (f"<GlmmFit {self.formula!r} ({self.family}/{self.link}, nAGQ={self.nagq}) "
+                f"-2logLik={self.objective:.4f} nobs={self.nobs}>")

@@ -107,6 +107,15 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     _add_read_args(parser)
 
 
+def _add_family_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--family", choices=("binomial", "poisson"), default=None,
+                        help="fit a generalised linear mixed model (as lme4's glmer); --ml is then implied")
+    parser.add_argument("--link", default=None,
+                        help="link of --family: logit (default), probit, cloglog; log (default), identity, sqrt")
+    parser.add_argument("--nagq", type=int, default=1, metavar="N",
+                        help="adaptive Gauss-Hermite quadrature nodes for one scalar term (default 1 = Laplace)")
+
+
 def _print_json(payload: dict[str, Any]) -> None:
     print(json.dumps(payload, indent=2, allow_nan=False))
 
@@ -138,7 +147,8 @@ def _header_frame(names: list[str]) -> Any:
     return pd.DataFrame(np.empty((0, len(names))), columns=names)
 
 
-def _formula_columns(formulas: Iterable[Any], names: list[str], response: bool = True) -> list[str]:
+def _formula_columns(formulas: Iterable[Any], names: list[str], response: bool = True,
+                     family: str | None = None) -> list[str]:
     """The columns among ``names`` that the parsed formulas use (an unknown column is an error here).
 
     With ``response=False`` the formulas' responses are left out (a batch replaces them).
@@ -149,18 +159,21 @@ def _formula_columns(formulas: Iterable[Any], names: list[str], response: bool =
     header = _header_frame(names)
     used: list[str] = []
     for formula in formulas:
-        columns = used_columns(formula, header) if response else sorted(covariates(formula, header), key=names.index)
+        columns = (used_columns(formula, header, family) if response
+                   else sorted(covariates(formula, header), key=names.index))
         used += [c for c in columns if c not in used]
     return used
 
 
-def _numeric_uses(formulas: Iterable[Any]) -> set[str]:
-    """Names the formulas use as numbers: everywhere but grouping and factor(...)/C(...) arguments."""
+def _numeric_uses(formulas: Iterable[Any], family: str | None = None) -> set[str]:
+    """Names the formulas use as numbers: everywhere but grouping and factor(...)/C(...) arguments
+    (and a GLMM's response, which may be a factor or logical)."""
     from ..formula.lexer import BACKTICK, NAME, tokenize
 
     out: set[str] = set()
     for formula in formulas:
-        for text in (formula.response, formula.fixed, *(t.lhs for t in formula.random)):
+        texts = (formula.fixed, *(t.lhs for t in formula.random))
+        for text in (texts if family else (formula.response, *texts)):
             tokens = tokenize(text)
             for i, token in enumerate(tokens):
                 if token.kind not in (NAME, BACKTICK):
@@ -174,7 +187,8 @@ def _numeric_uses(formulas: Iterable[Any]) -> set[str]:
 
 
 def _read_for(args: argparse.Namespace, formulas: Sequence[Any],
-              responses: Callable[[list[str]], list[str]] | None = None, also: Sequence[str] = ()) -> Any:
+              responses: Callable[[list[str]], list[str]] | None = None, also: Sequence[str] = (),
+              family: str | None = None) -> Any:
     """The data the formulas need: only their columns are read, then checked.
 
     ``responses(header)`` names a batch's response columns (the formulas' own responses are then
@@ -192,8 +206,8 @@ def _read_for(args: argparse.Namespace, formulas: Sequence[Any],
         missing = [c for c in also if c not in names]
         if missing:
             raise DataError(f"unknown column {missing[0]!r}; the data have: {', '.join(names[:20])}")
-        uses = _numeric_uses(formulas)
-        used = [c for c in _formula_columns(formulas, names, responses is None) if c not in more]
+        uses = _numeric_uses(formulas, family)
+        used = [c for c in _formula_columns(formulas, names, responses is None, family) if c not in more]
         wanted.extend(dict.fromkeys([*more, *used, *also]))
         numeric.extend(more + [c for c in used if c in uses])
         return wanted
@@ -210,7 +224,13 @@ def _fit_from_args(args: argparse.Namespace) -> Any:
     from ..formula import parse_formula
 
     parsed = parse_formula(args.formula)
-    frame = _read_for(args, [parsed])
+    family = getattr(args, "family", None)
+    frame = _read_for(args, [parsed], family=family)
+    if family:
+        from ..glmm_fitting import fit_glmm
+
+        with _step("fitting the model"):
+            return fit_glmm(args.formula, frame, family, link=args.link, nagq=args.nagq)
     with _step("building the model matrices"):
         design = build_design(parsed, frame)
     with _step("fitting the model"):
@@ -250,6 +270,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from ..report.text import fit_summary
 
     result = _fit_from_args(args)
+    if getattr(args, "family", None):
+        return _glmm_fit_output(result, args)
     tester = Tester(result, args.ddf)  # the Hessian behind df, p-values and Wald intervals, computed once
     intervals = None
     if args.ci == "wald":
@@ -274,6 +296,22 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if table is not None:
         print()
         print(table)
+    if intervals is not None:
+        print()
+        print(intervals)
+    return 0
+
+
+def _glmm_fit_output(result: Any, args: argparse.Namespace) -> int:
+    from ..errors import DataError
+
+    if args.anova or args.ci not in (None, "wald"):
+        raise DataError("for --family fits, --ci takes only wald (z intervals) and --anova is not available")
+    intervals = result.confint("wald", args.level) if args.ci == "wald" else None
+    if args.json:
+        _print_json(result.to_dict(intervals=intervals))
+        return 0
+    print(result.summary())
     if intervals is not None:
         print()
         print(intervals)
@@ -497,6 +535,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     fit = sub.add_parser("fit", help="fit a model and print an lme4-like summary with p-values (or --json)")
     _add_model_args(fit)
+    _add_family_args(fit)
     fit.add_argument("--ddf", choices=["satterthwaite", "kenward-roger", "none"], default="satterthwaite",
                      help="denominator df of the t and F tests (default satterthwaite, as lmerTest; "
                      "none skips df and p-values, which on large data cost about as much as the fit)")

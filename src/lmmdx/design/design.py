@@ -14,6 +14,7 @@ from .fixed import FixedEffects, fixed_effects
 from .grouping import grouping_factor
 from .matrix import check_values, model_matrix, required_columns
 from .random import ReBlock
+from .response import glm_response, offset_values, response_columns, split_offsets
 
 __all__ = ["Design", "build_design", "check_response", "used_columns"]
 
@@ -37,6 +38,12 @@ class Design:
         Labels of the rows used, in the order of ``y``.
     frame : DataFrame
         The table the design was built from, as given (for refits with other formulas).
+    family : str or None
+        ``"binomial"`` or ``"poisson"`` for a GLMM (None for a linear model).
+    weights : ndarray or None
+        Prior weights of a GLMM (binomial trials), in the order of ``y``.
+    offset : ndarray or None
+        The summed ``offset()`` terms of the fixed part, in the order of ``y``.
     """
 
     formula: ModelFormula
@@ -46,6 +53,9 @@ class Design:
     n_missing: int
     row_index: np.ndarray
     frame: pd.DataFrame
+    family: str | None = None
+    weights: np.ndarray | None = None
+    offset: np.ndarray | None = None
 
     @property
     def X(self) -> np.ndarray:
@@ -58,8 +68,10 @@ class Design:
         return int(self.y.shape[0])
 
 
-def used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
+def used_columns(formula: ModelFormula, frame: pd.DataFrame, family: str | None = None) -> list[str]:
     """The columns of ``frame`` the formula uses: response, fixed part, random terms, grouping.
+
+    With a ``family`` (GLMMs) the response may be ``cbind(...)`` and the fixed part may hold ``offset()``.
 
     Raises
     ------
@@ -76,8 +88,15 @@ def used_columns(formula: ModelFormula, frame: pd.DataFrame) -> list[str]:
             if name not in used:
                 used.append(name)
 
-    add(required_columns(formula.response, "response"), "response")
-    add(required_columns(formula.fixed, "fixed part"), "fixed part")
+    if family is None:
+        add(required_columns(formula.response, "response"), "response")
+        add(required_columns(formula.fixed, "fixed part"), "fixed part")
+    else:
+        fixed, offsets = split_offsets(formula.fixed)
+        add(response_columns(formula.response, frame), "response")
+        add(required_columns(fixed, "fixed part"), "fixed part")
+        for expr in offsets:
+            add(required_columns(f"I({expr})", "offset"), "offset")
     for term in formula.random:
         add(required_columns(term.lhs, f"random term {term.text}"), f"random term {term.text}")
         add(term.group, f"grouping of {term.text}")
@@ -169,7 +188,11 @@ def check_response(y: np.ndarray, name: str) -> None:
 
 
 def build_design(
-    formula: ModelFormula, frame: pd.DataFrame, check_identifiable: bool = True, fixed_only: bool = False
+    formula: ModelFormula,
+    frame: pd.DataFrame,
+    check_identifiable: bool = True,
+    fixed_only: bool = False,
+    family: str | None = None,
 ) -> Design:
     """Turn a parsed formula and a data frame into a :class:`Design`.
 
@@ -185,6 +208,9 @@ def build_design(
     fixed_only : bool
         Accept a formula without random-effects terms (a design with no blocks), for
         the ordinary least-squares null models of likelihood-ratio tests.
+    family : str, optional
+        ``"binomial"`` or ``"poisson"``: the response is read as glmer reads it
+        (:mod:`lmmdx.design.response`) and ``offset()`` terms are taken out of the fixed part.
 
     Raises
     ------
@@ -198,12 +224,19 @@ def build_design(
             f"the formula {formula.text!r} has no random-effects term such as (1 | group); "
             "for a model without random effects use ordinary least squares"
         )
-    used = used_columns(formula, frame)
+    fixed_text, offsets = split_offsets(formula.fixed) if family is not None else (formula.fixed, ())
+    used = used_columns(formula, frame, family)
     grouping = {name for term in formula.random for name in term.group}
     data, n_missing = _prepare(frame, used, grouping | {formula.response.strip("`")})
-    y = _response(formula, data)
-    check_response(y, formula.response.strip("`"))
-    fixed = fixed_effects(formula.fixed, data)
+    weights = offset = None
+    if family is None:
+        y = _response(formula, data)
+        check_response(y, formula.response.strip("`"))
+    else:
+        response = glm_response(formula.response, data, family)
+        y, weights = response.y, response.weights
+        offset = offset_values(offsets, data)
+    fixed = fixed_effects(fixed_text, data)
     if fixed.X.shape[1] >= y.shape[0]:
         raise DataError(
             f"the fixed part has {fixed.X.shape[1]} columns (aliased ones dropped) but there are only "
@@ -223,12 +256,13 @@ def build_design(
         blocks.append(ReBlock(term, factor, lhs.names, lhs.values))
     n = y.shape[0]
     if check_identifiable:
-        _check_levels(blocks, n)
+        # an observation-level random effect is identifiable in a GLMM (no residual variance)
+        _check_levels(blocks, n, glmm=family is not None)
     blocks.sort(key=lambda b: -b.nlevels)
-    return Design(formula, y, fixed, tuple(blocks), n_missing, data.index.to_numpy(), frame)
+    return Design(formula, y, fixed, tuple(blocks), n_missing, data.index.to_numpy(), frame, family, weights, offset)
 
 
-def _check_levels(blocks: list[ReBlock], n: int) -> None:
+def _check_levels(blocks: list[ReBlock], n: int, glmm: bool = False) -> None:
     for block in blocks:
         if block.nlevels < 2:
             raise DataError(
@@ -236,14 +270,14 @@ def _check_levels(blocks: list[ReBlock], n: int) -> None:
                 f"between its levels cannot be estimated (lme4 refuses this too); drop {block.term.text} "
                 "or use a factor with several levels"
             )
-        if block.nlevels >= n:
+        if block.nlevels >= n and not glmm:
             raise DataError(
                 f"grouping factor {block.group!r} has as many levels ({block.nlevels}) as observations: "
                 f"the variance of {block.term.text} cannot be told apart from the residual variance "
                 "(lme4 refuses this too); run `lmmdx diagnose` for an explanation"
             )
     q = sum(b.nlevels * b.k for b in blocks)
-    if q >= n:
+    if q >= n and not glmm:
         raise DataError(
             f"the model asks for {q} random effects but there are only {n} observations "
             "(lme4 refuses this too); simplify the random-effects terms"
