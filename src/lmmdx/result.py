@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,7 @@ import pandas as pd
 from .boundary import TermBoundary
 from .engine import OptTrace
 from .finding import FrozenMapping
+from .glmm_model import GlmmModel
 from .model import Model
 from .report.payload import fit_payload
 from .report.text import fit_summary
@@ -382,6 +383,11 @@ class GlmmFit(Fit):
     vcov_method: str
     beta_internal: np.ndarray
     certificate: Any
+
+    @property
+    def glmm(self) -> GlmmModel:
+        """The fit's :class:`~lmmdx.glmm_model.GlmmModel` (``model``, typed)."""
+        return cast(GlmmModel, self.model)
 
     @property
     def npar(self) -> int:

@@ -54,8 +54,7 @@ def lme4_name(name: str) -> str:
     """Rewrite a formulaic column name as lme4 prints it."""
     if name == "Intercept":
         return "(Intercept)"
-    # R's ^ was written as Python's ** for formulaic (see _formulaic_text): print it back as R's
-    return _LEVEL.sub(lambda m: m.group(1), name).replace(" ** ", "^")
+    return _LEVEL.sub(lambda m: m.group(1), name)
 
 
 def _needs_quotes(name: str) -> bool:

@@ -34,7 +34,7 @@ def glmm_wald_intervals(fit: GlmmFit, level: float = 0.95) -> Intervals:
     z = float(stats.norm.ppf(0.5 + level / 2))
     out: list[Interval] = []
     cert = fit.certificate
-    model = fit.model
+    model = fit.glmm
     nt = model.ntheta
     inv = None
     if cert is not None and cert.positive_definite:
