@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .blas import single_threaded
+from .boundary import BOUNDARY_TOLERANCE, correlations, is_singular
 from .design import Design, build_design
 from .design.frame import as_pandas
 from .engine import OptTrace, Tolerances, minimize
@@ -31,7 +32,7 @@ from .engine.family import make_family
 from .engine.optimize import chain
 from .engine.pirls import PirlsFailure, PirlsResult
 from .errors import DataError, FitError, LmmdxWarning
-from .fitting import BOUNDARY_SNAP, SINGULAR_TOLERANCE, _engine_guard, _theta_names
+from .fitting import _engine_guard, _theta_names
 from .formula import parse_formula
 from .glmm_model import Evaluator, GlmmModel
 from .result import ConditionalModes, Correlation, GlmmFit, VarComp
@@ -201,7 +202,7 @@ def _optimize(model: GlmmModel, optimizer: str, start: np.ndarray | None
 
     # θ diagonal elements near 0: try them at 0 (the boundary), keep when not worse
     diagonal = np.concatenate([model.layout.diagonal_mask(), np.zeros(model.p, dtype=bool)])
-    small = diagonal & (x < BOUNDARY_SNAP) & (x != 0.0)
+    small = diagonal & (x < BOUNDARY_TOLERANCE) & (x != 0.0)
     if small.any():
         candidate = np.where(small, 0.0, x)
         value = fresh()(candidate)
@@ -379,14 +380,12 @@ def _var_corr(model: GlmmModel, factors: list[np.ndarray]) -> tuple[list[VarComp
     comps, corrs = [], []
     for block, t in zip(model.design.blocks, factors, strict=True):
         cov = t @ t.T
-        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        sd, corr = correlations(cov)
         for j, column in enumerate(block.columns):
             comps.append(VarComp(block.group, column, float(cov[j, j]), float(sd[j])))
         for j in range(block.k):
             for i in range(j + 1, block.k):
-                denom = sd[i] * sd[j]
-                value = float(cov[i, j] / denom) if denom > 0 else float("nan")
-                corrs.append(Correlation(block.group, block.columns[j], block.columns[i], value))
+                corrs.append(Correlation(block.group, block.columns[j], block.columns[i], float(corr[i, j])))
     return comps, corrs
 
 
@@ -425,7 +424,7 @@ def assemble_glmm(model: GlmmModel, x: np.ndarray, trace: OptTrace, certificate:
         raise FitError(f"cannot find the conditional modes at the optimum: {exc}") from None
     factors = model.factors_to_user(theta_int)
     theta_user = layout.from_factors(factors)
-    singular = bool(np.any(theta_int[layout.diagonal_mask()] < SINGULAR_TOLERANCE))
+    singular = is_singular(theta_int, layout.diagonal_mask())
     vcov_int, method = _vcov(model, result, theta_int, certificate, singular)
     beta = scaling.beta_to_user(beta_int)
     vcov = scaling.vcov_to_user(vcov_int)
