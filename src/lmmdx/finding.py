@@ -42,7 +42,9 @@ SEVERITIES: tuple[str, ...] = ("info", "warning", "error")
 #: ``drop_fixed`` remove aliased fixed-effect columns; ``rescale`` rescale predictors;
 #: ``other_optimizer`` confirm the optimum with another optimiser; ``rewrite`` refit
 #: the model written another, equivalent way; ``profile_intervals`` report profile
-#: (or bootstrap) intervals instead of Wald ones.
+#: (or bootstrap) intervals instead of Wald ones. For GLMMs: ``observation_effect`` add a random
+#: effect with one level per observation (overdispersion); ``negative_binomial`` fit a
+#: negative-binomial GLMM instead of a Poisson one (a suggestion: lmmdx does not fit it).
 ACTIONS: tuple[str, ...] = (
     "uncorrelated",
     "drop_slope",
@@ -57,6 +59,8 @@ ACTIONS: tuple[str, ...] = (
     "other_optimizer",
     "rewrite",
     "profile_intervals",
+    "observation_effect",
+    "negative_binomial",
 )
 
 

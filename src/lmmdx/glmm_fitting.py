@@ -53,6 +53,8 @@ _SLACK = 1e-9
 _NEAR_ZERO = 0.05
 #: ... and kept there when the criterion rises by at most this much (relative): a flat boundary.
 _BOUNDARY_SLACK = 1e-8
+#: A Newton step leaving a θ diagonal element below this puts it at 0 (the criterion is flat there).
+_ZERO = 1e-6
 #: When the polish moved further than this, the Hessian is taken again at the final point.
 _REHESSIAN = 0.05
 #: Singular fits take their standard errors from the PIRLS factor of X given θ, as lme4 does.
@@ -81,6 +83,8 @@ class GlmmCertificate:
         One-sided derivatives of the held θ elements (≥ 0 at a true boundary optimum).
     modes : ndarray
         The spherical conditional modes at the optimum (a start for PIRLS near it).
+    optimizer_x : ndarray
+        Where the derivative-free optimiser stopped, before the Newton polish (internal θ, β).
     """
 
     gradient: np.ndarray
@@ -91,6 +95,7 @@ class GlmmCertificate:
     positive_definite: bool
     boundary_derivatives: np.ndarray
     modes: np.ndarray
+    optimizer_x: np.ndarray
 
 
 def fit_glmm(formula: str, data: Any, family: str, link: str | None = None, nagq: int = 1,
@@ -295,6 +300,7 @@ def _polish(model: GlmmModel, x: np.ndarray, f: Evaluator) -> tuple[np.ndarray, 
     diagonal = np.concatenate([model.layout.diagonal_mask(), np.zeros(model.p, dtype=bool)])
     used = 0
     x = np.array(x, dtype=np.float64)
+    start_x = x.copy()
     fx = f(x)
     used += 1
 
@@ -334,7 +340,7 @@ def _polish(model: GlmmModel, x: np.ndarray, f: Evaluator) -> tuple[np.ndarray, 
         for _ in range(4):
             candidate = x.copy()
             candidate[free] += step
-            candidate[diagonal & (candidate < 0.0)] = 0.0
+            candidate[diagonal & (candidate < _ZERO)] = 0.0
             value = f(candidate)
             used += 1
             if value <= fx + _SLACK * max(1.0, abs(fx)):
@@ -372,7 +378,7 @@ def _polish(model: GlmmModel, x: np.ndarray, f: Evaluator) -> tuple[np.ndarray, 
         step = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
         decrement, pd = float(np.sqrt(max(float(grad @ step), 0.0))), True
     certificate = GlmmCertificate(grad, hess, free, decrement, float(np.max(np.abs(grad))) if grad.size else 0.0,
-                                  pd, one_sided, points.u0)
+                                  pd, one_sided, points.u0, start_x)
     return x, fx, certificate, used
 
 
@@ -407,9 +413,12 @@ def _vcov(model: GlmmModel, result: PirlsResult, theta: np.ndarray, certificate:
     family = model.family
     mu_eta = family.mu_eta_at(result.eta, result.mu)
     w = model.weights * mu_eta * mu_eta / family.variance(result.mu)
-    step = system.solve(state, w, result.eta - model.offset, True)
-    assert step.lx is not None
-    inv = np.linalg.inv(step.lx)
+    try:
+        step = system.solve(state, w, result.eta - model.offset, True)
+        assert step.lx is not None
+        inv = np.linalg.inv(step.lx)
+    except (PirlsFailure, np.linalg.LinAlgError):  # e.g. separation: X's weighted block vanishes
+        return np.full((p, p), np.nan), "none"
     return inv.T @ inv, "rx"
 
 

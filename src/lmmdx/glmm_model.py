@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .boundary import TermBoundary, classify_term, standardised_covariance
 from .design import Design
 from .engine import TermData
 from .engine.agq import agq_criterion
@@ -120,6 +121,17 @@ class GlmmModel:
     def theta_to_user(self, theta: np.ndarray) -> np.ndarray:
         """lme4's θ on the user scale from internal θ."""
         return self.layout.from_factors(self.factors_to_user(theta))
+
+    def boundary(self, theta: np.ndarray) -> tuple[TermBoundary, ...]:
+        """Where each term stands with respect to the boundary at internal θ (see :mod:`lmmdx.boundary`)."""
+        out = []
+        internal = self.layout.factors(theta)
+        for index, (block, t_int, t_user) in enumerate(
+            zip(self.design.blocks, internal, self.factors_to_user(theta), strict=True)
+        ):
+            spread = np.sqrt(np.mean(block.values**2, axis=0))
+            out.append(classify_term(index, t_int, standardised_covariance(t_user, spread)))
+        return tuple(out)
 
     # -- evaluation -----------------------------------------------------------------------------
     def glm_start(self) -> np.ndarray:

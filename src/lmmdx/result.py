@@ -411,6 +411,12 @@ class GlmmFit(Fit):
 
         return 2.0 * norm.sf(np.abs(self.z_values))
 
+    def diagnose(self, optimizers: tuple[str, ...] | None = None, parallel: bool | None = None) -> Diagnosis:
+        """Why this GLMM fit is (or is not) trustworthy: see :func:`lmmdx.diagnose.glmm.diagnose_glmm`."""
+        from .diagnose.glmm import diagnose_glmm
+
+        return diagnose_glmm(self, optimizers=optimizers)
+
     def confint(self, method: str = "wald", level: float = 0.95, **options: Any) -> Intervals:
         """Confidence intervals: ``"wald"`` (z intervals)."""
         from .inference.glmm import glmm_intervals

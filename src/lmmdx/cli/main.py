@@ -466,10 +466,24 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     from ..formula import parse_formula
 
     parsed = parse_formula(args.formula)
-    frame = _read_for(args, [parsed])
-    with _step("building the model matrices"):
-        design = build_design(parsed, frame, check_identifiable=False)
-    if args.invariance:
+    frame = _read_for(args, [parsed], family=args.family)
+    design = None
+    if args.family:
+        from ..errors import DataError
+        from ..glmm_fitting import fit_glmm
+
+        if args.invariance:
+            raise DataError("--invariance is not available with --family yet")
+        with _step("fitting the model"):
+            glmm = fit_glmm(args.formula, frame, args.family, link=args.link, nagq=args.nagq)
+        with _step("diagnosing"):
+            diagnosis = glmm.diagnose()
+    else:
+        with _step("building the model matrices"):
+            design = build_design(parsed, frame, check_identifiable=False)
+    if design is None:
+        pass
+    elif args.invariance:
         diagnosis = _diagnose_with_invariance(design, reml=not args.ml)
     else:
         diagnosis = diagnose_design(design, reml=not args.ml)
@@ -617,6 +631,7 @@ def _parser() -> argparse.ArgumentParser:
                f"{EXIT_ERROR} for bad input.",
     )
     _add_model_args(diagnose)
+    _add_family_args(diagnose)
     diagnose.add_argument("--fail-on", choices=("warning", "error"), default=None,
                           help=f"exit with code {EXIT_FINDINGS} when a finding is at least this severe "
                                "(default: always exit 0 after a diagnosis)")

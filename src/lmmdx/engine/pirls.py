@@ -377,7 +377,7 @@ def pirls(
         change = float(np.max(np.abs(new_eta - eta))) if eta.size else 0.0
         small = abs(pdev - new_pdev) <= PDEV_TOLERANCE * max(abs(new_pdev), 1.0)
         u, b, fixed, eta, mu, pdev = new_u, new_b, new_fixed, new_eta, new_mu, new_pdev
-        if change < ETA_TOLERANCE or (small and halvings == 0 and change < 1e-6):
+        if change < ETA_TOLERANCE or (small and halvings == 0):
             break
     else:
         raise PirlsFailure(f"PIRLS did not converge in {MAX_ITERATIONS} iterations")
