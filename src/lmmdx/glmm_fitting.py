@@ -45,7 +45,7 @@ _STAGE1 = Tolerances(ftol_abs=1e-6, xtol_abs=1e-6)
 _STAGE2 = Tolerances(ftol_abs=1e-9, xtol_abs=1e-8, initial_step=0.05)
 #: Central-difference step for the derivatives (internal coordinates are of order 1).
 _STEP = 1e-3
-_NEWTON_STEPS = 4
+_NEWTON_STEPS = 8
 #: A Newton decrement below this ends the polish (the criterion is within its square of the optimum).
 _DECREMENT = 1e-6
 _SLACK = 1e-9
@@ -56,7 +56,7 @@ _BOUNDARY_SLACK = 1e-8
 #: A Newton step leaving a θ diagonal element below this puts it at 0 (the criterion is flat there).
 _ZERO = 1e-6
 #: When the polish moved further than this, the Hessian is taken again at the final point.
-_REHESSIAN = 0.05
+_REHESSIAN = 1e-4
 #: Singular fits take their standard errors from the PIRLS factor of X given θ, as lme4 does.
 _RX_WHEN_SINGULAR = False
 
@@ -160,32 +160,37 @@ def _check_variation(design: Design) -> None:
         raise DataError(f"the response {name!r} is 0 in every row: there is no variation to model")
 
 
-def fit_glmm_model(model: GlmmModel, optimizer: str = "bobyqa", start: np.ndarray | None = None) -> GlmmFit:
+def fit_glmm_model(model: GlmmModel, optimizer: str = "bobyqa", start: np.ndarray | None = None,
+                   newton_first: bool = True) -> GlmmFit:
     """Optimise a :class:`GlmmModel` and assemble the :class:`GlmmFit`.
 
-    ``start`` is an internal (θ, β) to begin stage 2 from (stage 1 is then skipped).
+    ``start`` is an internal (θ, β) to begin stage 2 from (stage 1 is then skipped). With
+    ``newton_first`` (and the default optimiser), stage 2 is Newton's method on central differences
+    from stage 1's optimum, and the derivative-free optimiser runs only when Newton fails (a
+    Hessian that is not positive definite, a step that does not descend).
     """
     with single_threaded(), np.errstate(all="ignore"):
         formula = model.design.formula.text
         with _engine_guard(formula):
-            trace, x, ev = _optimize(model, optimizer, start)
+            trace, x, ev, certificate = _optimize(model, optimizer, start, newton_first and optimizer == "bobyqa")
         if not np.isfinite(trace.fmin) or trace.fmin >= 1e299:
             raise FitError(f"the criterion of {formula!r} cannot be evaluated on these data (PIRLS failed)")
         with _engine_guard(formula):
-            x, fmin, certificate, used = _polish(model, x, ev)
-            trace = replace(trace, x=x, fmin=fmin, nevals=trace.nevals + used)
+            if certificate is None:
+                x, fmin, certificate, used = _polish(model, x, ev)
+                trace = replace(trace, x=x, fmin=fmin, nevals=trace.nevals + used)
             return assemble_glmm(model, x, trace, certificate)
 
 
-def _optimize(model: GlmmModel, optimizer: str, start: np.ndarray | None
-              ) -> tuple[OptTrace, np.ndarray, Evaluator]:
+def _optimize(model: GlmmModel, optimizer: str, start: np.ndarray | None, newton_first: bool = False
+              ) -> tuple[OptTrace, np.ndarray, Evaluator, GlmmCertificate | None]:
     ev = model.evaluator()
     nt = model.ntheta
     lp0 = None
     if start is None:
         first = minimize(ev.stage1, model.layout.start(), model.layout.lower(), "bobyqa", _STAGE1)
         if not np.isfinite(first.fmin) or first.fmin >= 1e299:
-            return first, first.x, ev
+            return first, first.x, ev, None
         ev.stage1(first.x)  # β and u at stage 1's optimum
         x0 = np.concatenate([first.x, ev.beta])
         if ev.last is not None:
@@ -194,6 +199,14 @@ def _optimize(model: GlmmModel, optimizer: str, start: np.ndarray | None
     else:
         first = None
         x0 = np.asarray(start, dtype=np.float64)
+    if newton_first and first is not None:
+        newton = model.evaluator(lp0)
+        newton.u = ev.u.copy()
+        x, fx, certificate, used = _polish(model, x0, newton)
+        if certificate.positive_definite and certificate.newton_decrement < _DECREMENT:
+            trace = OptTrace(optimizer, x0, x, fx, first.nevals + used, "newton", True,
+                             np.zeros((0, x0.size + 1)), "newton")
+            return trace, x, newton, certificate
     second = minimize(ev, x0, model.lower(), optimizer, _STAGE2)
     x = second.x
     if ev.best_u is not None:  # the modes at the optimum: a valid start for what follows (identity links)
@@ -227,7 +240,7 @@ def _optimize(model: GlmmModel, optimizer: str, start: np.ndarray | None
         trace = replace(trace, nevals=first.nevals + second.nevals)
     final = fresh()
     final(x)
-    return trace, x, final
+    return trace, x, final, None
 
 
 class _Points:

@@ -53,22 +53,25 @@ DISPERSION_P = 0.01
 _LARGE_EIGENVALUE = 1e6
 _EIGEN_RATIO = 1e6
 #: Optimisers of the agreement check (stage 2 refits from stage 1's optimum).
-AGREEMENT_OPTIMIZERS = ("nelder_mead", "sbplx")
+AGREEMENT_OPTIMIZERS = ("bobyqa", "nelder_mead")
 _AGREE = 1e-3
 #: Group separation is a warning when at least this share of a factor's levels never vary.
 _SEPARATED_SHARE = 0.25
 
 
-def _lme4_gradient(fit: GlmmFit) -> list[Finding]:
-    """lme4's convergence check at the derivative-free optimiser's point, on lme4's (user) scale."""
+def _lme4_gradient(fit: GlmmFit, stopped: GlmmFit | None) -> list[Finding]:
+    """lme4's convergence check where a derivative-free optimiser (``stopped``, BOBYQA from stage 1's
+    optimum, as lme4 runs it) ended, on lme4's (user) scale."""
     from ..glmm_fitting import _hessian, _Points, _steps
 
+    if stopped is None:
+        return []
     model = fit.glmm
     cert = fit.certificate
-    x = np.array(cert.optimizer_x, dtype=np.float64)
+    x = np.array(stopped.certificate.optimizer_x, dtype=np.float64)
     nt = model.ntheta
     f = model.evaluator()
-    f.u = cert.modes.copy()
+    f.u = stopped.certificate.modes.copy()
     fx = f(x)
     if not np.isfinite(fx):
         return []
@@ -396,17 +399,21 @@ def _overdispersion(fit: GlmmFit, ctx: Context) -> list[Finding]:
         remedies, title=f"overdispersion (ratio {ratio:.2f})")]
 
 
-def _agreement(fit: GlmmFit, optimizers: tuple[str, ...]) -> tuple[list[OptimizerRun], list[Finding]]:
+def _agreement(fit: GlmmFit, optimizers: tuple[str, ...]
+               ) -> tuple[list[OptimizerRun], list[Finding], dict[str, GlmmFit]]:
     from ..glmm_fitting import fit_glmm_model
 
     model = fit.glmm
-    runs = [OptimizerRun(fit.optimizer.optimizer, "fit", fit.objective, fit.converged, fit.optimizer.nevals,
+    runs = [OptimizerRun(fit.optimizer.algorithm, "fit", fit.objective, fit.converged, fit.optimizer.nevals,
                          _estimates(fit), tuple(float(t) for t in fit.theta_internal))]
-    start = np.concatenate([fit.certificate.optimizer_x[: model.ntheta] * 0 + model.layout.start(),
-                            fit.beta_internal])
+    # stage 2 again from where the fit's stage 2 started (stage 1's optimum when Newton ran)
+    start = np.array(fit.certificate.optimizer_x if fit.optimizer.status == "newton"
+                     else fit.optimizer.x0, dtype=np.float64)
+    refits: dict[str, GlmmFit] = {}
     for name in optimizers:
         try:
-            other = fit_glmm_model(model, optimizer=name, start=start)
+            other = fit_glmm_model(model, optimizer=name, start=start, newton_first=False)
+            refits[name] = other
         except Exception:  # noqa: BLE001 - a failed refit is itself evidence
             runs.append(OptimizerRun(name, "lme4", None, False, 0))
             continue
@@ -420,7 +427,7 @@ def _agreement(fit: GlmmFit, optimizers: tuple[str, ...]) -> tuple[list[Optimize
                            f"Another optimiser reached −2 log L = {best:.4f}, below the fit's {fit.objective:.4f}.",
                            (Remedy("other_optimizer", None, "refit with the optimiser that reached the lower value"),),
                            title="another optimiser found a lower criterion"))
-    return runs, out
+    return runs, out, refits
 
 
 def _estimates(fit: GlmmFit) -> dict[str, float]:
@@ -444,16 +451,16 @@ def diagnose_glmm(fit: GlmmFit, optimizers: tuple[str, ...] | None = None) -> Di
     ctx = Context(design, fit, False, None, (), False)
     findings: list[Finding] = []
     with np.errstate(all="ignore"):
+        runs, agree, refits = _agreement(fit, AGREEMENT_OPTIMIZERS if optimizers is None else optimizers)
+        findings += agree
         findings += _convergence(fit)
-        findings += _lme4_gradient(fit)
+        findings += _lme4_gradient(fit, refits.get("bobyqa"))
         findings += _boundary(fit, ctx)
         findings += _separation(fit, ctx)
         findings += _overdispersion(fit, ctx)
         findings += _eigen(fit)
         for name in ("support", "fixed"):
             findings += [f for f in CHECKS[name](ctx)]
-        runs, agree = _agreement(fit, AGREEMENT_OPTIMIZERS if optimizers is None else optimizers)
-        findings += agree
     findings.sort(key=lambda f: -severity_rank(f.severity))
     ordered = tuple(findings)
     agreeing = sum(1 for r in runs if r.objective is not None and r.objective <= min(

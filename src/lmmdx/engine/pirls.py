@@ -40,6 +40,8 @@ MAX_ITERATIONS = 100
 MAX_HALVINGS = 30
 #: A step may raise the penalised deviance by this much (relative) as rounding noise near the mode.
 _ROUNDING = 1e-12
+#: Sums by level of at most this many columns are done with np.bincount (else sorted reduceat).
+_BINCOUNT_COLUMNS = 12
 #: Above this many cells (other terms' effects × first-term effects), RᵀZ₁ is kept sparse.
 _DENSE_A21 = 20_000
 
@@ -158,10 +160,15 @@ class WeightedSystem:
     def zt_times(self, state: ThetaState, wd: np.ndarray, first: bool) -> np.ndarray:
         """``(ZΛ)ᵀ wd`` for the first term (first) or the other terms, shape (q₁ or q_rest, c)."""
         vl = state.vl
-        parts = []
+        parts: list[np.ndarray] = []
         terms = [0] if first else range(1, len(self.sizes))
         for t in terms:
             k, nlev = self.sizes[t], self.levels[t]
+            if k == 1 and wd.shape[1] <= _BINCOUNT_COLUMNS:  # a few sums by level: bincount is fastest
+                v = vl[:, self.slot_start[t]]
+                parts.append(np.column_stack([np.bincount(self.codes[t], v * wd[:, j], minlength=nlev)
+                                              for j in range(wd.shape[1])]))
+                continue
             order, starts = self._orders[t], self._starts[t]
             out = np.empty((nlev, k, wd.shape[1]))
             for a in range(k):
