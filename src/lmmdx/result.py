@@ -417,6 +417,12 @@ class GlmmFit(Fit):
 
         return diagnose_glmm(self, optimizers=optimizers)
 
+    def remedies(self, effects: Sequence[str] | None = None, **options: Any) -> RemedyReport:
+        """Alternatives to this GLMM (simplified structures, bglmer-penalised fit, GLMs), fitted and compared."""
+        from .remedy import remedies
+
+        return remedies(self, effects, **options)
+
     def confint(self, method: str = "wald", level: float = 0.95, **options: Any) -> Intervals:
         """Confidence intervals: ``"wald"`` (z intervals)."""
         from .inference.glmm import glmm_intervals

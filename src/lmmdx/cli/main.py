@@ -567,6 +567,7 @@ def _parser() -> argparse.ArgumentParser:
         help="fit alternatives to a model (simplified, penalised, fixed effects) side by side; recommend one",
     )
     _add_model_args(remedy)
+    _add_family_args(remedy)
     remedy.add_argument(
         "--effect", action="extend", nargs="+", metavar="TERM",
         help="fixed effect(s) of interest, as named in the summary (default: all but the intercept)",

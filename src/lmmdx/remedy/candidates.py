@@ -18,10 +18,11 @@ import numpy as np
 from ..diagnose import Diagnosis, diagnose
 from ..errors import LmmdxError
 from ..inference.lrt import compare
-from ..result import Fit
+from ..result import Fit, GlmmFit
 from .components import pca_reduction
 from .effects import missing, mixed_effects, ols_effects
 from .fixed import cluster_robust, fixed_effects
+from .glmm import cluster_robust_glm, fixed_effects_glm, glm_effects, glmm_effects, penalized_glmm
 from .penalised import PenalizedFit, blme_penalty, fit_penalized
 from .refit import FitCache, Refit
 from .result import Candidate, EffectEstimate
@@ -68,13 +69,19 @@ class Strategies:
         """The candidate of a REML/ML refit, with its effects and diagnosis (computed once per model)."""
         structure, fit = refit.structure, refit.fit
         method = "reml" if self.fit.reml else "ml"
+        glmm = isinstance(self.fit, GlmmFit)
         if fit is None:
             return self._unfitted(name, structure.formula, method, structure.n_cov_params, str(refit.error),
                                   reason, tests)
         if structure.key not in self._done:
             # the diagnosis's multi-optimiser check refits the model several times: thorough runs only
-            self._done[structure.key] = (mixed_effects(fit, self.terms),
-                                         diagnose(fit, None if self.thorough else ()))
+            if glmm:
+                assert isinstance(fit, GlmmFit)
+                self._done[structure.key] = (glmm_effects(fit, self.terms),
+                                             fit.diagnose(None if self.thorough else ()))
+            else:
+                self._done[structure.key] = (mixed_effects(fit, self.terms),
+                                             diagnose(fit, None if self.thorough else ()))
         effects, diagnosis = self._done[structure.key]
         return Candidate(
             name, fit.formula if name == "maximal" else structure.formula, method, fit.converged,
@@ -143,6 +150,8 @@ class Strategies:
         reason = ("maximum penalised likelihood with blme's default prior, a Wishart with df = q + 2.5 on "
                   "each random-effects covariance (gamma(2.5, 0) on a single SD), which keeps every variance "
                   "off the boundary (Chung et al. 2013)")
+        if isinstance(fit, GlmmFit):
+            return [self._penalized_glmm(fit, reason)]
         try:
             if self.thorough is None:  # a slow model: two optimisers from the unpenalised optimum
                 diagonal = fit.model.deviance.layout.diagonal_mask()
@@ -167,9 +176,63 @@ class Strategies:
         return Candidate("penalized", f.formula, "penalized", converged, f.singular, self.full.n_cov_params,
                          f.loglik, f.aic, f.bic, status, reason, effects, fit=pen)
 
+    def _penalized_glmm(self, fit: GlmmFit, reason: str) -> Candidate:
+        separated = False
+        maximal = self._done.get(self.full.key)
+        if maximal is not None:
+            separated = maximal[1].finding("separation") is not None
+        else:
+            from ..diagnose.glmm import separation
+
+            model = fit.glmm
+            separated = separation(model.design.X, model.design.y, model.weights, fit.family) is not None
+        name = "bglmer"
+        if separated:
+            reason += ("; with blme's weak normal prior on the fixed effects (sd 10 for the intercept, 2.5 "
+                       "otherwise), because the diagnosis finds separation: every estimate is then finite")
+        try:
+            pen = penalized_glmm(fit, fixef_prior=separated)
+        except LmmdxError as exc:
+            return self._unfitted("penalized", fit.formula, "penalized", self.full.n_cov_params, str(exc), reason)
+        f = pen.fit
+        converged = f.converged and pen.agree
+        status = ("ok" if converged and not f.singular
+                  else "not converged" if pen.agree else "optimisers disagree")
+        reason += f" ({name}); penalised criterion {pen.criterion:.4f}; {pen.describe()}"
+        return Candidate("penalized", f.formula, "penalized", converged, f.singular, self.full.n_cov_params,
+                         f.loglik, f.aic, f.bic, status, reason, glmm_effects(f, self.terms), fit=pen)
+
+    def _fixed_glmm(self, fit: GlmmFit) -> list[Candidate]:
+        levels = ", ".join(f"{g} ({n} levels)" for g, n in fit.ngroups.items())
+        why = ("grouping factors as fixed effects in a GLM, with their interactions with the random slopes, in "
+               f"sum-to-zero coding; inference about these levels only: {levels}")
+        out = []
+        try:
+            fe = fixed_effects_glm(fit)
+        except (LmmdxError, np.linalg.LinAlgError) as exc:
+            out.append(self._unfitted("fixed_effects", "", "fixed_effects", 0, str(exc), why))
+        else:
+            note = f"; not estimable (aliased, or infinite: separation): {', '.join(fe.dropped)}" if fe.dropped else ""
+            status = "ok" if not fe.dropped and fe.converged else "some effects not estimable"
+            out.append(Candidate("fixed_effects", fe.formula, "fixed_effects", fe.converged, False, 0, fe.loglik,
+                                 fe.aic, fe.bic, status, why + note, glm_effects(fe, self.terms), fit=fe))
+        cr = cluster_robust_glm(fit)
+        others = [g for g in fit.ngroups if g != cr.cluster]
+        reason = (f"GLM of the fixed part with CR2 cluster-robust standard errors by {cr.cluster} "
+                  f"({cr.nclusters} clusters) and G − 1 df (Bell & McCaffrey 2002), no model for the random "
+                  "effects; the estimates are population-averaged, smaller in size than the GLMM's")
+        if others:
+            reason += f"; the clustering ignores {', '.join(others)} (crossed or nested within it)"
+        status = "ok" if cr.nclusters >= 2 and cr.converged else "one cluster"
+        out.append(Candidate("cluster_robust", cr.formula, "cluster_robust", cr.converged, False, 0, _NAN, _NAN,
+                             _NAN, status, reason, glm_effects(cr, self.terms), fit=cr))
+        return out
+
     # -- fixed-effects alternatives ----------------------------------------------------------
     def fixed(self) -> list[Candidate]:
         """The grouping factors as fixed effects, and OLS with CR2 cluster-robust standard errors."""
+        if isinstance(self.fit, GlmmFit):
+            return self._fixed_glmm(self.fit)
         design = self.fit.model.design
         levels = ", ".join(f"{g} ({n} levels)" for g, n in self.fit.ngroups.items())
         why = ("grouping factors as fixed effects, with their interactions with the random slopes, in "

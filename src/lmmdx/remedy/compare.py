@@ -16,8 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Literal
 
+import numpy as np
+
 from ..errors import LmmdxError
-from ..result import Fit
+from ..result import Fit, GlmmFit
 from .candidates import Strategies
 from .penalised import PenalizedFit
 from .recommend import recommend, sensitivity
@@ -75,7 +77,10 @@ def _mark_duplicates(candidates: list[Candidate]) -> list[Candidate]:
 def _fit_seconds(fit: Fit) -> float:
     """Estimated time of one fit of the user's model: one evaluation timed, times the evaluations it took."""
     start = time.perf_counter()
-    fit.model.deviance(fit.theta_internal, fit.reml)
+    if isinstance(fit, GlmmFit):
+        fit.glmm.evaluator()(np.concatenate([fit.theta_internal, fit.beta_internal]))
+    else:
+        fit.model.deviance(fit.theta_internal, fit.reml)
     return (time.perf_counter() - start) * max(fit.optimizer.nevals, 1)
 
 

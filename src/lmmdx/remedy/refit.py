@@ -19,7 +19,7 @@ from ..design import Design, build_design
 from ..errors import LmmdxError
 from ..fitting import fit_design
 from ..formula import parse_formula
-from ..result import Fit
+from ..result import Fit, GlmmFit
 from .structure import Structure
 
 __all__ = ["RESPONSE_COLUMN", "FitCache", "Refit", "analysis_frame", "feasible"]
@@ -46,9 +46,11 @@ def analysis_frame(design: Design) -> tuple[pd.DataFrame, str | None]:
         rows = frame.loc[design.row_index]
     else:  # the same rows, found by position, keeping their labels (refits then have the same row_index)
         positions = build_design(
-            design.formula, frame.reset_index(drop=True), check_identifiable=False
+            design.formula, frame.reset_index(drop=True), check_identifiable=False, family=design.family
         ).row_index
         rows = frame.iloc[positions]
+    if design.family is not None:  # a GLMM's response (cbind, a factor) is read again from its columns
+        return rows, None
     name = design.formula.response
     if name in rows.columns and np.array_equal(rows[name].to_numpy(dtype=np.float64), design.y):
         return rows, None
@@ -124,6 +126,14 @@ class FitCache:
                 if self.response is None
                 else replace(structure, response=self.response).formula
             )
+            original = self.original
+            if isinstance(original, GlmmFit):  # a GLMM: the same family, link and (when it still applies) nAGQ
+                from ..glmm_fitting import fit_glmm_design
+
+                design = build_design(parse_formula(formula), self.frame, family=original.family)
+                scalar = len(design.blocks) == 1 and design.blocks[0].k == 1
+                nagq = original.nagq if scalar else 1
+                return Refit(structure, fit_glmm_design(design, link=original.link, nagq=nagq))
             design = build_design(parse_formula(formula), self.frame)
             return Refit(structure, fit_design(design, reml=self.reml))
         except LmmdxError as exc:

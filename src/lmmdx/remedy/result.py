@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..finding import Remedy
     from ..result import Fit
     from .fixed import OlsAlternative
+    from .glmm import GlmAlternative, PenalizedGlmm
     from .penalised import PenalizedFit
 
 __all__ = [
@@ -135,7 +136,7 @@ class Candidate:
     effects: tuple[EffectEstimate, ...]
     tests: tuple[TermTest, ...] = ()
     same_as: str | None = None
-    fit: Fit | PenalizedFit | OlsAlternative | None = None
+    fit: Fit | PenalizedFit | OlsAlternative | PenalizedGlmm | GlmAlternative | None = None
     diagnosis: Diagnosis | None = None
 
     @property
