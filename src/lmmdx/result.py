@@ -423,8 +423,21 @@ class GlmmFit(Fit):
 
         return remedies(self, effects, **options)
 
+    def simulate(self, nsim: int = 1, seed: int | np.random.Generator | None = None) -> np.ndarray:
+        """Responses simulated from the fitted GLMM, shape (nsim, n): proportions (binomial) or counts."""
+        from .simulate import simulate
+
+        return simulate(self, nsim, seed)
+
+    def refit(self, y: np.ndarray) -> Fit:
+        """The same GLMM fitted to another response (design row order), stage 2 from this optimum."""
+        from .simulate import GlmmRefitter
+
+        return GlmmRefitter(self)(y)
+
     def confint(self, method: str = "wald", level: float = 0.95, **options: Any) -> Intervals:
-        """Confidence intervals: ``"wald"`` (z intervals)."""
+        """Confidence intervals: ``"wald"`` (z intervals), ``"profile"`` (profile likelihood) or
+        ``"bootstrap"`` (parametric, percentile; ``nsim``, ``seed``)."""
         from .inference.glmm import glmm_intervals
 
         return glmm_intervals(self, method, level, **options)

@@ -14,9 +14,9 @@ from .arguments import check_count, check_seed
 from .fitting import fit_model
 from .memory import require
 from .model import Model
-from .result import Fit
+from .result import Fit, GlmmFit
 
-__all__ = ["Refitter", "Simulator", "refit", "simulate"]
+__all__ = ["GlmmRefitter", "GlmmSimulator", "Refitter", "Simulator", "refit", "simulate"]
 
 
 class Simulator:
@@ -39,7 +39,9 @@ class Simulator:
 
     @classmethod
     def from_fit(cls, fit: Fit) -> Simulator:
-        """The simulator of a fitted model."""
+        """The simulator of a fitted model (a :class:`GlmmSimulator` for a GLMM)."""
+        if isinstance(fit, GlmmFit):
+            return GlmmSimulator(fit)
         return cls(fit.model, fit.beta, fit.sigma, fit.model.factors_to_user(fit.theta_internal))
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
@@ -104,7 +106,7 @@ class Refitter:
         self.optimizer = optimizer
 
     @classmethod
-    def from_fit(cls, fit: Fit, reml: bool | None = None) -> Refitter:
+    def from_fit(cls, fit: Fit, reml: bool | None = None) -> Refitter:  # GLMMs: GlmmRefitter
         """Refits like ``fit`` (its criterion unless ``reml`` is given, its optimiser, from its θ)."""
         return cls(fit.model, fit.theta_internal, fit.reml if reml is None else reml, fit.optimizer.optimizer)
 
@@ -125,3 +127,49 @@ def refit(fit: Fit, y: np.ndarray, reml: bool | None = None) -> Fit:
         Defaults to the fit's criterion.
     """
     return Refitter.from_fit(fit, reml)(y)
+
+
+class GlmmSimulator(Simulator):
+    """Draws GLMM responses: new random effects ``b* ~ N(0, Λ̂Λ̂ᵀ)``, then ``y*`` from the family at
+    ``μ* = g⁻¹(offset + Xβ̂ + Zb*)`` (binomial: successes out of the rows' trials, as proportions;
+    Poisson: counts), as lme4's ``simulate`` of a glmerMod."""
+
+    def __init__(self, fit: GlmmFit) -> None:
+        model = fit.glmm
+        super().__init__(fit.model, fit.beta, 1.0, model.factors_to_user(fit.theta_internal))
+        self.mean = self.mean + model.offset
+        self.family = model.family
+        self.weights = model.weights
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """One simulated response, shape (n,)."""
+        eta = self.mean.copy()
+        for values, codes, nlevels, factor in self.blocks:
+            b = rng.standard_normal((nlevels, factor.shape[0])) @ factor.T
+            eta += np.einsum("ij,ij->i", values, b[codes])
+        mu = self.family.linkinv(eta)
+        if self.family.name == "binomial":
+            trials = np.rint(self.weights).astype(np.int64)
+            counts = rng.binomial(trials, mu)
+            return np.where(trials > 0, counts / np.maximum(trials, 1), 0.0)
+        return rng.poisson(mu).astype(np.float64)
+
+
+class GlmmRefitter:
+    """Refits a GLMM's design to another response, stage 2 starting at the fit's optimum."""
+
+    def __init__(self, fit: GlmmFit) -> None:
+        self.model = fit.glmm
+        self.start = np.concatenate([fit.theta_internal, fit.beta_internal])
+
+    def __call__(self, y: np.ndarray) -> GlmmFit:
+        """The fit to ``y`` (proportions for binomial trials, counts for Poisson; design row order)."""
+        from dataclasses import replace
+
+        from .glmm_fitting import fit_glmm_model
+        from .glmm_model import GlmmModel
+
+        model = self.model
+        design = replace(model.design, y=np.asarray(y, dtype=np.float64))
+        new = GlmmModel.from_design(design, model.family, model.nagq, model.laplace)
+        return fit_glmm_model(new, start=self.start)

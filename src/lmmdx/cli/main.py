@@ -305,9 +305,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 def _glmm_fit_output(result: Any, args: argparse.Namespace) -> int:
     from ..errors import DataError
 
-    if args.anova or args.ci not in (None, "wald"):
-        raise DataError("for --family fits, --ci takes only wald (z intervals) and --anova is not available")
-    intervals = result.confint("wald", args.level) if args.ci == "wald" else None
+    if args.anova:
+        raise DataError("--anova is not available for --family fits (use lmmdx compare for likelihood-ratio tests)")
+    intervals = None
+    if args.ci:
+        intervals = result.confint(args.ci, args.level, nsim=args.nsim, seed=args.seed)
     if args.json:
         _print_json(result.to_dict(intervals=intervals))
         return 0

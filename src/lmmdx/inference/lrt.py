@@ -23,8 +23,8 @@ from ..design import Design, build_design
 from ..errors import LmmdxError
 from ..fitting import fit_design, fit_model
 from ..formula import parse_formula
-from ..result import Fit
-from ..simulate import Refitter, Simulator
+from ..result import Fit, GlmmFit
+from ..simulate import GlmmRefitter, Refitter, Simulator
 from .bootstrap import run_replicates
 from .ols import OlsFit, fit_ols
 from .structure import Mixture, NotNested, null_mixture
@@ -105,6 +105,13 @@ def _design(fit: AnyFit) -> Design:
 def _from_formula(text: str, other: AnyFit) -> AnyFit:
     parsed = parse_formula(text)
     frame = _design(other).frame
+    if isinstance(other, GlmmFit):
+        if not parsed.random:
+            raise LmmdxError("compare() of a GLMM with a GLM (no random effects) is not available yet")
+        from ..glmm_fitting import fit_glmm_design
+
+        design = build_design(parsed, frame, family=other.family)
+        return fit_glmm_design(design, link=other.link)
     if not parsed.random:
         return fit_ols(build_design(parsed, frame, fixed_only=True), other.reml)
     return fit_design(build_design(parsed, frame), reml=other.reml)
@@ -166,7 +173,13 @@ def _criterion(fit: AnyFit, reml: bool) -> Callable[[np.ndarray], float]:
     """The criterion of ``fit``'s model refitted to a response (picklable for OLS and LMM)."""
     if isinstance(fit, OlsFit):
         return partial(_ols_criterion, fit.design, reml)
+    if isinstance(fit, GlmmFit):
+        return partial(_glmm_criterion, GlmmRefitter(fit))
     return partial(_lmm_criterion, Refitter.from_fit(fit, reml))
+
+
+def _glmm_criterion(refitter: GlmmRefitter, y: np.ndarray) -> float:
+    return refitter(y).objective
 
 
 def _ols_criterion(design: Design, reml: bool, y: np.ndarray) -> float:
