@@ -49,13 +49,15 @@ def analysis_frame(design: Design) -> tuple[pd.DataFrame, str | None]:
             design.formula, frame.reset_index(drop=True), check_identifiable=False
         ).row_index
         rows = frame.iloc[positions]
-    name = design.formula.response
-    if name in rows.columns and np.array_equal(rows[name].to_numpy(dtype=np.float64), design.y):
+    name = design.formula.response_column
+    response = design.response
+    if name is not None and name in rows.columns and pd.api.types.is_numeric_dtype(rows[name].dtype) and \
+            np.array_equal(rows[name].to_numpy(dtype=np.float64), response):
         return rows, None
     alias = RESPONSE_COLUMN
     while alias in rows.columns:
         alias += "_"
-    return rows.assign(**{alias: design.y}), alias
+    return rows.assign(**{alias: response}), alias
 
 
 @dataclass(frozen=True, slots=True)
