@@ -288,3 +288,8 @@ def test_a_huge_constant_is_refused_as_not_finite(text):
 def test_a_list_literal_is_refused():
     with pytest.raises(FormulaError, match=r"found '\['"):
         lmmdx.fit("y ~ I([1, 2]) + (1 | g)", frame6())
+
+
+def test_as_character_sorts_levels_as_text():
+    names, _ = fixed_matrix("as.character(d)", frame6().assign(d=[10, 9, 100, 9, 10, 2]))
+    assert names == ("(Intercept)", "as.character(d)100", "as.character(d)2", "as.character(d)9")

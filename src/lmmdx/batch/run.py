@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from ..arguments import check_optimizer, check_reml
 from ..design import build_design, check_response, used_columns
+from ..design.evaluate import columns_read
 from ..design.frame import as_pandas
 from ..errors import DataError, LmmdxError
 from ..finding import Finding
@@ -271,11 +272,12 @@ def covariates(formula: ModelFormula, frame: pd.DataFrame) -> set[str]:
     DataError
         A column the formula names is not in ``frame``.
     """
-    response = formula.response.strip("`")
     probe = frame.iloc[:0]
-    if response not in probe.columns:
-        probe = probe.assign(**{response: pd.Series(dtype=np.float64)})
-    return set(used_columns(formula, probe)) - {response}
+    name = formula.response_column
+    if name is not None and name not in probe.columns:
+        probe = probe.assign(**{name: pd.Series(dtype=np.float64)})
+    response = set(columns_read(formula.response, probe.columns, "response"))
+    return set(used_columns(formula, probe)) - response
 
 
 def fit_many(

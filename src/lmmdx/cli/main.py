@@ -24,8 +24,6 @@ EXIT_ERROR = 2
 EXIT_INTERNAL = 3
 #: Exit code of a command stopped by a signal: 128 + the signal's number, as shells report it.
 EXIT_SIGNAL_BASE = 128
-#: Functions whose argument is used as a categorical, not as a number.
-_CATEGORICAL_CALLS = frozenset({"factor", "as.factor", "ordered", "as.ordered", "C", "as.character"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -155,21 +153,13 @@ def _formula_columns(formulas: Iterable[Any], names: list[str], response: bool =
 
 
 def _numeric_uses(formulas: Iterable[Any]) -> set[str]:
-    """Names the formulas use as numbers: everywhere but grouping and factor(...)/C(...) arguments."""
-    from ..formula.lexer import BACKTICK, NAME, tokenize
+    """Names the formulas use as numbers: everywhere but grouping and factor(x)/C(x, ...) arguments."""
+    from ..formula.functions import value_names
 
     out: set[str] = set()
     for formula in formulas:
-        for text in (formula.response, formula.fixed, *(t.lhs for t in formula.random)):
-            tokens = tokenize(text)
-            for i, token in enumerate(tokens):
-                if token.kind not in (NAME, BACKTICK):
-                    continue
-                wrapped = (i >= 2 and tokens[i - 1].is_op("(") and tokens[i - 2].kind == NAME
-                           and tokens[i - 2].text in _CATEGORICAL_CALLS and i + 1 < len(tokens)
-                           and tokens[i + 1].is_op(")", ","))
-                if not wrapped:
-                    out.add(token.text[1:-1] if token.kind == BACKTICK else token.text)
+        for variable in formula.variables():
+            out.update(value_names(variable, numeric_only=True))
     return out
 
 

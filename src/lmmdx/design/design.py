@@ -248,7 +248,7 @@ def build_design(
     data, variables = md.data, md.variables
     n = len(data)
     y = _response(formula, frame, variables)
-    label = formula.response_column or formula.response.text
+    label = formula.response_label
     check_response(y, label)
     offset = _offset(formula, variables, n)
     fixed = fixed_effects(formula.fixed, variables, n)

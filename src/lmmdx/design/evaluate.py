@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..errors import DataError, FormulaError
 from ..formula.expr import Binary, Call, Expr, Name, Number, Paren, String, Unary, format_number
-from ..formula.functions import BOOLEANS, CONSTANTS, CONTRASTS, FUNCTIONS, MATH, NUMPY_MATH, VALUE, bind
+from ..formula.functions import BOOLEANS, CONSTANTS, CONTRASTS, FUNCTIONS, MATH, NUMPY_MATH, bind, value_names
 
 __all__ = ["Categorical", "Evaluator", "Numeric", "Variable", "columns_read", "take"]
 
@@ -146,21 +146,11 @@ def columns_read(expr: Expr, columns: pd.Index, where: str) -> list[str]:
         A name that is neither a column nor a constant (``where`` names the part of the formula).
     """
     out: list[str] = []
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Name):
-            if node.name in columns:
-                if node.name not in out:
-                    out.append(node.name)
-            elif node.name not in CONSTANTS:
-                raise _unknown(node.name, columns, where)
-        elif isinstance(node, Call):
-            bound = bind(node)
-            params = {p.name: p for p in FUNCTIONS[node.function].params}
-            stack.extend(v for k, v in reversed(list(bound.items())) if params[k].kind == VALUE)
-        else:
-            stack.extend(reversed(node.children()))
+    for name in value_names(expr):
+        if name in columns:
+            out.append(name)
+        elif name not in CONSTANTS:
+            raise _unknown(name, columns, where)
     return out
 
 
@@ -295,6 +285,8 @@ class Evaluator:
             return self._poly(expr, x, x_expr, args)
         if role in ("factor", "ordered", "relevel", "contrast"):
             return self._factor(expr, x, x_expr, args, role)
+        if role == "character":
+            return self._character(expr, x, x_expr)
         if role in ("numeric", "integer", "offset"):
             values = self._as_numbers(expr, x, x_expr)
             return _Num(np.trunc(values) if role == "integer" else values)
@@ -393,6 +385,21 @@ class Evaluator:
                 kind = CONTRASTS[contr.value]
             return Categorical(factor.codes, factor.levels, factor.ordered, kind)
         return factor
+
+    def _character(self, expr: Call, x: _Value, x_expr: Expr) -> _Value:
+        """R's ``as.character``: numbers written as R writes them, a factor's labels, text as it is."""
+        if isinstance(x, _Text):
+            return x
+        if isinstance(x, Categorical):
+            labels = np.asarray([*x.levels, None], dtype=object)
+            return _Text(labels[x.codes])
+        if isinstance(x, _Num) and not x.constant:
+            if x.logical:
+                labels = np.asarray(["FALSE", "TRUE", None], dtype=object)
+                return _Text(labels[np.where(np.isnan(x.values), 2, x.values != 0).astype(np.int64)])
+            return _Text(np.asarray([None if np.isnan(v) else _label(float(v), x.integer and v == int(v))
+                                     for v in x.values], dtype=object))
+        raise DataError(f"{expr.text}: {x_expr.text} is not a column")
 
     def _as_numbers(self, expr: Call, x: _Value, x_expr: Expr) -> np.ndarray:
         if isinstance(x, Categorical):

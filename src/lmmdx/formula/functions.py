@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lmmdx.errors import FormulaError
-from lmmdx.formula.expr import Call, Expr
+from lmmdx.formula.expr import Call, Expr, Name
 
 __all__ = [
     "BOOLEANS",
+    "CATEGORICAL_ROLES",
     "CONSTANTS",
     "CONTRASTS",
     "FUNCTIONS",
@@ -29,6 +30,7 @@ __all__ = [
     "allowed_functions_text",
     "bind",
     "signature",
+    "value_names",
 ]
 
 #: Highest degree of ``poly()``: its model matrix has one column per degree.
@@ -136,6 +138,7 @@ def _build() -> dict[str, Signature]:
     add("relevel", "relevel", _x(Param("ref", LEVEL, True)), "categorical with level ref first (the reference)")
     add("C", "contrast", _x(Param("contr", CONTRAST)),
         "categorical with the contrasts contr.treatment (default), contr.sum, contr.helmert, contr.poly, contr.SAS")
+    add("as.character", "character", _x(), "text (a categorical variable with levels sorted as text)")
     add("as.numeric", "numeric", _x(), "a number (a factor's level index, as in R)")
     add("as.double", "numeric", _x(), "same as as.numeric()")
     add("as.integer", "integer", _x(), "a whole number, truncated towards 0")
@@ -154,8 +157,8 @@ def allowed_functions_text() -> str:
     return ", ".join(r_names) + "; and numpy's elementwise math functions as np.NAME (np.log, np.sqrt, np.cbrt, ...)"
 
 
-_ROLE_ORDER = {"identity": 0, "factor": 1, "ordered": 2, "relevel": 3, "contrast": 4, "numeric": 5, "integer": 6,
-               "poly": 7, "scale": 8, "offset": 9}
+_ROLE_ORDER = {"identity": 0, "factor": 1, "ordered": 2, "relevel": 3, "contrast": 4, "character": 5, "numeric": 6,
+               "integer": 7, "poly": 8, "scale": 9, "offset": 10}
 
 
 def signature(name: str, formula: str | None = None, position: int | None = None) -> Signature:
@@ -202,3 +205,34 @@ def bind(call: Call) -> dict[str, Expr]:
         if p.required and p.name not in bound:
             raise FormulaError(f"{name}() needs its argument {p.name!r}")
     return bound
+
+
+#: Roles of the functions that make their argument categorical.
+CATEGORICAL_ROLES = frozenset({"factor", "ordered", "relevel", "contrast", "character"})
+
+
+def value_names(expr: Expr, numeric_only: bool = False) -> list[str]:
+    """The names an expression reads as values (columns, or R's constants), each once, in order.
+
+    Arguments that are constants by their parameter (``center = FALSE``, ``contr.sum``) are
+    not values. With ``numeric_only``, a column that is the direct argument of a function
+    making it categorical (``factor(x)``, ``C(x, contr.sum)``) is left out.
+    """
+    out: list[str] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Name):
+            if node.name not in out:
+                out.append(node.name)
+        elif isinstance(node, Call):
+            sig = signature(node.function)
+            kinds = {p.name: p.kind for p in sig.params}
+            bound = bind(node)
+            values = [v for k, v in bound.items() if kinds[k] == VALUE]
+            if numeric_only and sig.role in CATEGORICAL_ROLES and isinstance(bound.get("x"), Name):
+                values = [v for v in values if v is not bound["x"]]
+            stack.extend(reversed(values))
+        else:
+            stack.extend(reversed(node.children()))
+    return out

@@ -169,6 +169,11 @@ class ModelFormula:
         return f"{self.response.text} ~ {' + '.join(rhs)}"
 
     @property
+    def response_label(self) -> str:
+        """The response for messages: its column's name, or the expression (``log(y)``)."""
+        return self.response.name if isinstance(self.response, Name) else self.response.text
+
+    @property
     def response_column(self) -> str | None:
         """The response's column when the response is a plain column, else None."""
         return self.response.name if isinstance(self.response, Name) else None

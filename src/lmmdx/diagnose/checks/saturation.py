@@ -50,7 +50,7 @@ def exact_share(design: Design) -> float | None:
 
 
 def _exact_fit(ctx: Context, share: float) -> Finding:
-    response = ctx.design.formula.response.strip("`")
+    response = ctx.design.formula.response_label
     columns = [c for c in ctx.design.fixed.names if c != "(Intercept)"]
     return Finding(
         "response_fitted_exactly", "error", ("residual",),
