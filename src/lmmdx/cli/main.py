@@ -250,7 +250,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                                    progress=progress)
     table = None
     if args.anova:
-        from ..inference.anova import anova  # its term structure needs formulaic again: only when asked
+        from ..inference.anova import anova  # only when asked: it imports scipy.stats
 
         table = anova(result, args.anova, args.ddf, tester)
     tests, check = tester.coefficients(), tester.check()
