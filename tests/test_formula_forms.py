@@ -10,6 +10,7 @@ import pytest
 from support import REFERENCE, load
 
 import lmmdx
+from lmmdx.formula import quote_name
 
 
 def quiet_fit(formula: str, data: pd.DataFrame, reml: bool = True) -> lmmdx.Fit:
@@ -41,7 +42,7 @@ def test_power_spellings_agree(sleep):
     c = quiet_fit("Reaction ~ Days + d2 + (1 | Subject)", sleep.assign(d2=sleep["Days"] ** 2))
     same_fit(a, b)
     same_fit(a, c)
-    assert a.fixed_names == ("(Intercept)", "Days", "I(Days ** 2)")
+    assert a.fixed_names == ("(Intercept)", "Days", "I(Days^2)")  # R's deparse, as lme4 names it
 
 
 def test_function_of_a_column(sleep):
@@ -194,3 +195,43 @@ def test_missing_values_in_nullable_integer_columns_are_counted(sleep):
     data.loc[[3, 4], "Days"] = pd.NA
     fit = quiet_fit("Reaction ~ Days + (1 | Subject)", data)
     assert fit.nobs == 178 and fit.n_missing == 2
+
+
+NAMES_THAT_ARE_FUNCTIONS = ["Treatment", "Sum", "Poly", "C", "center", "scale", "log", "exp", "sqrt", "np", "len",
+                            "I", "factor", "poly", "offset", "eval", "open", "__import__", "lambda", "pi", "T"]
+
+
+@pytest.mark.parametrize("name", NAMES_THAT_ARE_FUNCTIONS)
+def test_a_column_named_like_a_function_is_the_column(sleep, name):
+    # formulaic dropped such names from its required variables: "unsupported operand type(s) for *"
+    data = sleep.assign(**{name: sleep["arm"]})
+    fit = quiet_fit(f"Reaction ~ Days + {name} + (1 | Subject)", data)
+    shown = quote_name(name)  # R writes a name that is not syntactic in backticks: `__import__`
+    assert fit.fixed_names == ("(Intercept)", "Days", f"{shown}treated")
+    numeric = quiet_fit(f"Reaction ~ Days + {name} + (1 | Subject)", data.assign(**{name: sleep["z"]}))
+    assert numeric.fixed_names == ("(Intercept)", "Days", shown)
+
+
+def test_issue_formulas_with_function_names_as_columns(sleep):
+    data = sleep.assign(sex=np.where(sleep["Subject"] % 3 == 0, "F", "M"), Treatment=sleep["arm"],
+                        t=sleep["Days"], f=sleep["site"], g=sleep["Subject"], y=sleep["Reaction"])
+    fit = quiet_fit("y ~ sex + Treatment + (1 | g)", data)
+    assert fit.fixed_names == ("(Intercept)", "sexM", "Treatmenttreated")
+    fit = quiet_fit("y ~ scale(t) + f + (scale(t) | g)", data)
+    assert fit.fixed_names == ("(Intercept)", "scale(t)", "fsouth")
+    same = quiet_fit("y ~ st + f + (st | g)", data.assign(st=(data["t"] - data["t"].mean()) / data["t"].std()))
+    same_fit(fit, same)
+    both = quiet_fit("y ~ scale(scale) + (1 | g)", data.assign(scale=data["t"]))
+    assert both.fixed_names == ("(Intercept)", "scale(scale)")
+
+
+def test_r_transforms_match_precomputed_columns(sleep):
+    fit = quiet_fit("Reaction ~ factor(Days) + (1 | Subject)", sleep)
+    assert fit.fixed_names == ("(Intercept)", *(f"factor(Days){d}" for d in range(1, 10)))
+    text = quiet_fit("Reaction ~ D + (1 | Subject)", sleep.assign(D=sleep["Days"].map(lambda d: f"d{d}")))
+    same_fit(fit, text)
+    poly = quiet_fit("Reaction ~ poly(Days, 2) + (1 | Subject)", sleep, reml=False)
+    raw = quiet_fit("Reaction ~ Days + I(Days^2) + (1 | Subject)", sleep, reml=False)
+    assert poly.objective == pytest.approx(raw.objective, rel=1e-9)  # the same column space, another basis
+    offset = quiet_fit("Reaction ~ Days + offset(10 * Days) + (1 | Subject)", sleep)
+    assert offset.beta[1] == pytest.approx(quiet_fit("Reaction ~ Days + (1 | Subject)", sleep).beta[1] - 10)

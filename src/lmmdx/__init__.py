@@ -8,7 +8,7 @@
 the :mod:`lmmdx.diagnose` package (whose name is not shadowed by a function here).
 
 The public names are loaded on first use, so ``lmmdx --help`` does not pay for
-numpy, scipy, pandas and formulaic.
+numpy, scipy and pandas.
 """
 
 from __future__ import annotations

@@ -258,7 +258,7 @@ def assemble_fit(model: Model, solution: Solution, trace: OptTrace, reml: bool) 
     beta = scaling.beta_to_user(solution.beta)
     vcov = scaling.vcov_to_user(solution.vcov_beta)
     comps, corrs = _var_corr(model, sigma, factors)
-    modes, fitted = [], design.X @ beta
+    modes, fitted = [], design.X @ beta if design.offset is None else design.X @ beta + design.offset
     for block, b_int, transform in zip(design.blocks, solution.b, scaling.z_transforms, strict=True):
         b = scaling.y_scale * (b_int @ transform.T)
         modes.append(ConditionalModes(block.group, block.columns, block.factor.levels, b))
@@ -280,7 +280,7 @@ def assemble_fit(model: Model, solution: Solution, trace: OptTrace, reml: bool) 
         correlations=tuple(corrs),
         conditional_modes=tuple(modes),
         fitted=fitted,
-        residuals=design.y - fitted,
+        residuals=design.response - fitted,
         converged=trace.converged,
         singular=singular,
         warnings=tuple(_messages(model, trace, singular, factors)),

@@ -152,7 +152,7 @@ def fit_glmm_design(design: Design, link: str | None = None, nagq: int = 1, opti
 
 def _check_variation(design: Design) -> None:
     y = design.y
-    name = design.formula.response
+    name = design.formula.response_label
     if design.family == "binomial" and (np.all(y == 0) or np.all(y == 1)):
         raise DataError(f"the response {name!r} is {'all failures' if np.all(y == 0) else 'all successes'}: "
                         "there is no variation to model")

@@ -34,6 +34,8 @@ class Simulator:
     def __init__(self, model: Model, beta: np.ndarray, sigma: float, factors: list[np.ndarray]) -> None:
         design = model.design
         self.mean = design.X @ np.asarray(beta, dtype=np.float64)
+        if design.offset is not None:
+            self.mean = self.mean + design.offset
         self.sigma = float(sigma)
         self.blocks = [(b.values, b.factor.codes, b.nlevels, f) for b, f in zip(design.blocks, factors, strict=True)]
 
@@ -111,8 +113,11 @@ class Refitter:
         return cls(fit.model, fit.theta_internal, fit.reml if reml is None else reml, fit.optimizer.optimizer)
 
     def __call__(self, y: np.ndarray) -> Fit:
-        """The model fitted to ``y`` (shape (n,), in the design's row order)."""
-        return fit_model(self.model.with_response(y), self.reml, self.optimizer, start=self.start)
+        """The model fitted to ``y`` (shape (n,), in the design's row order; the offset, if any, is
+        subtracted as the design subtracts it from the data's response)."""
+        offset = self.model.design.offset
+        working = y if offset is None else np.asarray(y, dtype=np.float64) - offset
+        return fit_model(self.model.with_response(working), self.reml, self.optimizer, start=self.start)
 
 
 def refit(fit: Fit, y: np.ndarray, reml: bool | None = None) -> Fit:

@@ -25,12 +25,12 @@ from threadpoolctl import threadpool_limits
 
 from ..arguments import check_optimizer, check_reml
 from ..design import build_design, check_response, used_columns
+from ..design.evaluate import columns_read
 from ..design.frame import as_pandas
 from ..errors import DataError, LmmdxError
 from ..finding import Finding
 from ..fitting import fit_design, fit_model
 from ..formula import parse_formula
-from ..formula.lexer import quote_name
 from ..formula.terms import ModelFormula
 from ..model import Model
 from ..workers import WorkerPool, worker_count
@@ -94,9 +94,8 @@ _LIMITS: Any = None
 
 
 def _with_response(formula: ModelFormula, name: str) -> ModelFormula:
-    response = quote_name(name)
-    rhs = formula.text.split("~", 1)[1].strip()
-    return replace(formula, response=response, text=f"{response} ~ {rhs}")
+    """The model for the response column ``name`` (the name is a column, never parsed)."""
+    return formula.with_response(name)
 
 
 def _plain_numeric(column: pd.Series) -> bool:
@@ -111,7 +110,8 @@ def _fit_response(job: _Job, name: str) -> tuple[dict[str, Any], tuple[Finding, 
         y = column.to_numpy(dtype=np.float64)[job.rows]
         if not np.isnan(y).any():
             check_response(y, name)
-            model = job.shared.model_for(y)
+            offset = job.shared.template.design.offset
+            model = job.shared.model_for(y if offset is None else y - offset)
             model = replace(model, design=replace(model.design, formula=formula))
             fit = fit_model(model, reml=job.reml, optimizer=job.optimizer)
             row, findings = fit_row(fit, fit.n_missing)
@@ -208,7 +208,7 @@ def _shared_design(formula: ModelFormula, frame: pd.DataFrame, first: str) -> tu
     """The design of the covariates with a placeholder response, and its rows' positions in ``frame``."""
     covariates = [c for c in used_columns(_with_response(formula, first), frame) if c != first]
     template = frame.loc[:, covariates].assign(**{_TEMPLATE: np.arange(len(frame), dtype=np.float64)})
-    design = build_design(replace(formula, response=_TEMPLATE), template)
+    design = build_design(formula.with_response(_TEMPLATE), template)
     rows = np.asarray(frame.index.get_indexer(design.row_index), dtype=np.int64)
     return SharedDesign.from_model(Model.from_design(design)), rows
 
@@ -272,11 +272,12 @@ def covariates(formula: ModelFormula, frame: pd.DataFrame) -> set[str]:
     DataError
         A column the formula names is not in ``frame``.
     """
-    response = formula.response.strip("`")
     probe = frame.iloc[:0]
-    if response not in probe.columns:
-        probe = probe.assign(**{response: pd.Series(dtype=np.float64)})
-    return set(used_columns(formula, probe)) - {response}
+    name = formula.response_column
+    if name is not None and name not in probe.columns:
+        probe = probe.assign(**{name: pd.Series(dtype=np.float64)})
+    response = set(columns_read(formula.response, probe.columns, "response"))
+    return set(used_columns(formula, probe)) - response
 
 
 def fit_many(

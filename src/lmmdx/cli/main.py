@@ -24,8 +24,6 @@ EXIT_ERROR = 2
 EXIT_INTERNAL = 3
 #: Exit code of a command stopped by a signal: 128 + the signal's number, as shells report it.
 EXIT_SIGNAL_BASE = 128
-#: Functions whose argument is used as a categorical, not as a number.
-_CATEGORICAL_CALLS = frozenset({"factor", "as.factor", "ordered", "as.ordered", "C", "as.character"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,30 +157,23 @@ def _formula_columns(formulas: Iterable[Any], names: list[str], response: bool =
     header = _header_frame(names)
     used: list[str] = []
     for formula in formulas:
-        columns = (used_columns(formula, header, family) if response
+        columns = (used_columns(formula, header) if response
                    else sorted(covariates(formula, header), key=names.index))
         used += [c for c in columns if c not in used]
     return used
 
 
 def _numeric_uses(formulas: Iterable[Any], family: str | None = None) -> set[str]:
-    """Names the formulas use as numbers: everywhere but grouping and factor(...)/C(...) arguments
+    """Names the formulas use as numbers: everywhere but grouping and factor(x)/C(x, ...) arguments
     (and a GLMM's response, which may be a factor or logical)."""
-    from ..formula.lexer import BACKTICK, NAME, tokenize
+    from ..formula.functions import value_names
 
     out: set[str] = set()
     for formula in formulas:
-        texts = (formula.fixed, *(t.lhs for t in formula.random))
-        for text in (texts if family else (formula.response, *texts)):
-            tokens = tokenize(text)
-            for i, token in enumerate(tokens):
-                if token.kind not in (NAME, BACKTICK):
-                    continue
-                wrapped = (i >= 2 and tokens[i - 1].is_op("(") and tokens[i - 2].kind == NAME
-                           and tokens[i - 2].text in _CATEGORICAL_CALLS and i + 1 < len(tokens)
-                           and tokens[i + 1].is_op(")", ","))
-                if not wrapped:
-                    out.add(token.text[1:-1] if token.kind == BACKTICK else token.text)
+        for variable in formula.variables():
+            if family and variable == formula.response:
+                continue
+            out.update(value_names(variable, numeric_only=True))
     return out
 
 
@@ -282,7 +273,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                                    progress=progress)
     table = None
     if args.anova:
-        from ..inference.anova import anova  # its term structure needs formulaic again: only when asked
+        from ..inference.anova import anova  # only when asked: it imports scipy.stats
 
         table = anova(result, args.anova, args.ddf, tester)
     tests, check = tester.coefficients(), tester.check()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from ..formula.expr import Expr
+from ..formula.terms import Terms
+from .evaluate import Variable
 from .matrix import check_values, model_matrix
 
 __all__ = ["ALIAS_TOLERANCE", "FixedEffects", "fixed_effects"]
@@ -80,9 +83,9 @@ def aliased_columns(X: np.ndarray) -> np.ndarray:
     return alias
 
 
-def fixed_effects(rhs: str, data: pd.DataFrame) -> FixedEffects:
-    """Materialise the fixed part ``rhs`` on ``data`` and drop aliased columns."""
-    matrix = model_matrix(rhs, data, "fixed part")
+def fixed_effects(terms: Terms, variables: Mapping[Expr, Variable], n: int) -> FixedEffects:
+    """The model matrix of the fixed part on the evaluated variables, aliased columns dropped."""
+    matrix = model_matrix(terms, variables, n, "fixed part")
     X = matrix.values
     check_values(X, matrix.names, "fixed-effects")
     if X.shape[1] == 0:

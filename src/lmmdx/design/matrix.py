@@ -1,30 +1,35 @@
-"""Model matrices of right-hand sides (fixed part, random-term left-hand sides) via formulaic.
+"""Model matrices of right-hand sides (fixed part, random-term left-hand sides), built as R's
+``model.matrix`` builds them.
 
-Column names are rewritten the way lme4 prints them: ``(Intercept)``,
-``recipeB``, ``recipeB:temperature``. A right-hand side of plain numeric columns
-(``1 + Days``) is taken directly and formulaic is not even imported (it costs a
-command's start-up more than the fit).
+Each term is the product of its variables' columns, the first variable varying fastest;
+a factor in a term is coded by contrasts when the term without it is the empty term or
+is contained in an earlier term, and by one indicator per level otherwise (R's
+``TermCode``); without an intercept, the first factor of the first term holding one gets
+indicators for all its levels. Columns are named as lme4 names them: ``(Intercept)``,
+``recipeB``, ``recipeB:temperature``, ``poly(x, 2)1``, ``f.L``, ``scale(x)``.
 """
 
 from __future__ import annotations
 
-import keyword
-import re
-import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from ..errors import DataError, FormulaError, LmmdxError
-from ..formula.lexer import BACKTICK, NAME, tokenize
+from ..errors import DataError
+from ..formula.expr import Expr
+from ..formula.terms import Terms
+from .evaluate import Categorical, Numeric, Variable
 
-if TYPE_CHECKING:
-    import formulaic
-
-__all__ = ["MAX_MAGNITUDE", "MIN_MAGNITUDE", "ModelMatrix", "check_values", "model_matrix", "required_columns"]
+__all__ = [
+    "MAX_MAGNITUDE",
+    "MIN_MAGNITUDE",
+    "ModelMatrix",
+    "check_values",
+    "codings",
+    "contrast_matrix",
+    "model_matrix",
+]
 
 #: Largest magnitude accepted in a model column: squares of larger values come close to
 #: overflowing float64 (largest ≈ 1.8e308) in the cross-products and the response's scale.
@@ -32,169 +37,166 @@ MAX_MAGNITUDE = 1e150
 #: A non-zero column whose largest magnitude is below this has squares that underflow to 0.
 MIN_MAGNITUDE = 1e-150
 
-_LEVEL = re.compile(r"\[(?:T\.)?([^\[\]]*)\]")
-_PLAIN_TERM = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
-
 
 @dataclass(frozen=True, slots=True)
 class ModelMatrix:
-    """A dense model matrix and its lme4-style column names.
+    """A dense model matrix, its lme4-style column names and the term of each column.
 
     Attributes
     ----------
     values : ndarray of float64, shape (n, k)
     names : tuple of str, length k
+    assign : tuple of int, length k
+        R's ``assign``: 0 for the intercept, ``i`` for the ``i``-th term (1-based).
     """
 
     values: np.ndarray
     names: tuple[str, ...]
+    assign: tuple[int, ...] = ()
 
 
-def lme4_name(name: str) -> str:
-    """Rewrite a formulaic column name as lme4 prints it."""
-    if name == "Intercept":
-        return "(Intercept)"
-    return _LEVEL.sub(lambda m: m.group(1), name)
+def contrast_matrix(kind: str, levels: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """R's contrast matrix of a factor and the suffixes of its columns.
 
+    Parameters
+    ----------
+    kind : {"treatment", "sum", "helmert", "poly", "SAS"}
+    levels : tuple of str
+        At least two.
 
-def _needs_quotes(name: str) -> bool:
-    """R names that Python (hence formulaic) reads otherwise: ``x.1``, ``.x``, keywords."""
-    return not name.isidentifier() or keyword.iskeyword(name)
-
-
-def _formulaic_text(rhs: str) -> tuple[str, set[str]]:
-    """``rhs`` as formulaic reads it, and the R names that had to be quoted.
-
-    R's ``^`` becomes Python's ``**`` (formulaic evaluates ``I()`` with Python), and
-    names such as ``Sepal.Length`` that are not Python identifiers are put in
-    backticks unless they are called (``np.log(x)``).
+    Returns
+    -------
+    matrix : ndarray, shape (L, L - 1)
+    suffixes : tuple of str
+        ``contr.treatment``: the levels but the first; ``contr.SAS``: all but the last;
+        ``contr.sum`` and ``contr.helmert``: ``1 .. L-1``; ``contr.poly``: ``.L .Q .C ^4 ...``.
     """
-    tokens = tokenize(rhs)
-    pieces, quoted, at = [], set(), 0
-    for index, token in enumerate(tokens):
-        following = tokens[index + 1] if index + 1 < len(tokens) else None
-        called = following is not None and following.is_op("(", "=")
-        replacement = None
-        if token.is_op("^"):
-            replacement = "**"
-        elif token.kind == NAME and not called and _needs_quotes(token.text):
-            replacement = f"`{token.text}`"
-            quoted.add(token.text)
-        elif token.kind == BACKTICK and "." in token.text:
-            quoted.add(token.text[1:-1])
-        if replacement is not None:
-            pieces += [rhs[at : token.pos], replacement]
-            at = token.end
-    pieces.append(rhs[at:])
-    return "".join(pieces), quoted
+    n = len(levels)
+    if kind == "treatment":
+        return np.eye(n)[:, 1:], levels[1:]
+    if kind == "SAS":
+        return np.eye(n)[:, :-1], levels[:-1]
+    if kind == "sum":
+        matrix = np.vstack([np.eye(n - 1), -np.ones((1, n - 1))])
+        return matrix, tuple(str(i) for i in range(1, n))
+    if kind == "helmert":
+        matrix = np.zeros((n, n - 1))
+        for j in range(1, n):
+            matrix[:j, j - 1] = -1.0
+            matrix[j, j - 1] = float(j)
+        return matrix, tuple(str(i) for i in range(1, n))
+    if kind == "poly":
+        scores = np.arange(1.0, n + 1.0)
+        centred = scores - scores.mean()
+        q, r = np.linalg.qr(centred[:, None] ** np.arange(n))
+        z = q * np.sign(np.diag(r))
+        z /= np.sqrt(np.sum(z * z, axis=0))
+        names = [".L", ".Q", ".C"][: n - 1] + [f"^{d}" for d in range(4, n)]
+        return np.ascontiguousarray(z[:, 1:]), tuple(names)
+    raise DataError(f"unknown contrasts {kind!r}")
 
 
-def _plain_names(rhs: str) -> set[str]:
-    """Names that occur unquoted in ``rhs`` (as variables, not calls)."""
-    return {t.text for t in tokenize(rhs) if t.kind == NAME}
+def codings(terms: Terms, variables: Mapping[Expr, Variable]) -> list[tuple[bool, ...]]:
+    """For each term, whether each of its factors gets one indicator per level (R's ``TermCode``).
 
-
-@lru_cache(maxsize=512)
-def _parse(rhs: str) -> tuple[formulaic.Formula, frozenset[str]]:
-    """formulaic's parse of ``rhs`` and the columns it needs.
-
-    Cached: parsing is pure and costs more than fitting a small model.
+    A factor is coded by contrasts when the term without it is empty or is contained in an
+    earlier term; otherwise by indicators. Without an intercept, the first factor of the
+    first term holding a factor is coded by indicators.
     """
-    import formulaic
-
-    text, quoted = _formulaic_text(rhs)
-    formula = formulaic.Formula(text)
-    names = set(formula.required_variables)
-    if quoted:
-        # formulaic reports `x.1` as the variable x: put the quoted names back
-        plain = _plain_names(rhs)
-        names -= {name.split(".")[0] for name in quoted} - plain
-        names |= quoted
-    return formula, frozenset(names)
-
-
-def required_columns(rhs: str, where: str) -> set[str]:
-    """Columns a right-hand side needs, as formulaic reads them.
-
-    Raises
-    ------
-    FormulaError
-        When formulaic cannot parse ``rhs`` (``where`` says which part of the formula it is).
-    """
-    plain = _plain_parts(rhs if rhs.strip()[:1] in ("0", "1") else f"0 + {rhs}")  # a response: one name
-    if plain is not None:
-        return set(plain)
-    try:
-        return set(_parse(rhs)[1])
-    except LmmdxError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - formulaic raises many unrelated types on bad syntax
-        raise FormulaError(f"cannot read the {where} {rhs!r}: {_first_line(exc)}") from None
+    out: list[list[bool]] = []
+    for index, term in enumerate(terms.terms):
+        flags = []
+        for variable in term.variables:
+            if not isinstance(variables[variable], Categorical):
+                flags.append(False)
+                continue
+            rest = set(term.variables) - {variable}
+            contrasts = not rest or any(rest <= set(earlier.variables) for earlier in terms.terms[:index])
+            flags.append(not contrasts)
+        out.append(flags)
+    if not terms.intercept:
+        done = False
+        for term, flags in zip(terms.terms, out, strict=True):
+            for j, variable in enumerate(term.variables):
+                if isinstance(variables[variable], Categorical):
+                    flags[j] = True
+                    done = True
+                    break
+            if done:
+                break
+    return [tuple(flags) for flags in out]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+def _columns(name: str, variable: Variable, full: bool) -> tuple[np.ndarray, list[str]]:
+    """The columns one variable contributes to a term, and their names."""
+    if isinstance(variable, Numeric):
+        k = variable.k
+        if k == 1:
+            return variable.values, [name]
+        suffixes = variable.colnames or tuple(str(i) for i in range(1, k + 1))
+        return variable.values, [name + s for s in suffixes]
+    levels = variable.levels
+    if len(levels) < 2 and not full:
+        raise DataError(
+            f"the categorical variable {name!r} has only {len(levels)} level in the rows used: it cannot "
+            "be coded by contrasts (drop it, or check the rows with missing values)"
+        )
+    if full:
+        matrix, suffixes = np.eye(len(levels)), levels
+    else:
+        matrix, suffixes = contrast_matrix(variable.contrast_kind, levels)
+    return matrix[variable.codes], [name + s for s in suffixes]
 
 
-@lru_cache(maxsize=512)
-def _plain_parts(rhs: str) -> tuple[str, ...] | None:
-    """The column names of ``rhs`` when it is ``1`` or ``0`` followed by plain (or backticked) names."""
-    parts = [p.strip() for p in rhs.split("+")]
-    if parts[0] not in ("0", "1") or len(set(parts)) != len(parts):
-        return None
-    names = tuple(p[1:-1] if len(p) > 2 and p[0] == p[-1] == "`" else p for p in parts[1:])
-    for name, part in zip(names, parts[1:], strict=True):
-        if not (_PLAIN_TERM.match(part) or (part != name and "`" not in name)):
-            return None
-    return names
+def column_count(terms: Terms, variables: Mapping[Expr, Variable]) -> int:
+    """How many columns :func:`model_matrix` will build (counted before anything is allocated)."""
+    total = 1 if terms.intercept else 0
+    for term, flags in zip(terms.terms, codings(terms, variables), strict=True):
+        width = 1
+        for variable, full in zip(term.variables, flags, strict=True):
+            value = variables[variable]
+            if isinstance(value, Numeric):
+                width *= value.k
+            else:
+                width *= len(value.levels) if full else max(len(value.levels) - 1, 1)
+        total += width
+    return total
 
 
-def _plain_numeric(rhs: str, frame: pd.DataFrame) -> tuple[str, ...] | None:
-    """The column names of ``rhs`` when it is only ``1``/``0`` and plain numeric columns."""
-    names = _plain_parts(rhs)
-    if names is None:
-        return None
-    for name in names:
-        if name not in frame.columns:
-            return None
-        dtype = frame[name].dtype
-        if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
-            return None
-    return names
-
-
-def model_matrix(rhs: str, frame: pd.DataFrame, where: str) -> ModelMatrix:
-    """Materialise ``rhs`` (``"1 + x + f"``) on ``frame``.
-
-    Plain numeric columns are taken directly; anything else goes through formulaic
-    with treatment coding (first level as reference).
+def model_matrix(terms: Terms, variables: Mapping[Expr, Variable], n: int, where: str) -> ModelMatrix:
+    """The model matrix of ``terms`` on evaluated ``variables`` (all on the same ``n`` rows).
 
     Raises
     ------
     DataError
-        When formulaic cannot evaluate a term on these data.
+        A factor with one level coded by contrasts; more columns than rows.
     """
-    plain = _plain_numeric(rhs, frame)
-    if plain is not None:
-        columns = ([np.ones(len(frame))] if rhs.strip().startswith("1") else []) + [
-            frame[name].to_numpy(dtype=np.float64) for name in plain
-        ]
-        values = np.column_stack(columns) if columns else np.empty((len(frame), 0))
-        names = (("(Intercept)",) if rhs.strip().startswith("1") else ()) + tuple(plain)
-        return ModelMatrix(np.ascontiguousarray(values, dtype=np.float64), names)
-    try:
-        # log(0), sqrt(-1) and the like give non-finite values, reported by the design
-        # with the column's name; numpy's own RuntimeWarning would only add noise.
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mm = _parse(rhs)[0].get_model_matrix(frame, na_action="ignore")
-    except Exception as exc:  # noqa: BLE001 - formulaic and the transforms it calls raise anything
-        raise DataError(f"cannot evaluate the {where} {rhs!r}: {_first_line(exc)}") from None
-    values = np.asarray(mm.to_numpy(), dtype=np.float64)
-    if values.shape[0] != len(frame):
-        raise DataError(f"the {where} {rhs!r} did not give one row per observation")
-    return ModelMatrix(values, tuple(lme4_name(str(c)) for c in mm.columns))
+    width = column_count(terms, variables)
+    if width > max(n, 1):
+        raise DataError(
+            f"the {where} asks for {width} columns but there are only {n} observations: simplify it "
+            "(a factor with many levels, or a product of factors, makes one column per level or cell)"
+        )
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    assign: list[int] = []
+    if terms.intercept:
+        blocks.append(np.ones((n, 1)))
+        names.append("(Intercept)")
+        assign.append(0)
+    for index, (term, flags) in enumerate(zip(terms.terms, codings(terms, variables), strict=True), start=1):
+        current = np.ones((n, 1))
+        labels = [""]
+        for variable, full in zip(term.variables, flags, strict=True):
+            values, suffixes = _columns(variable.text, variables[variable], full)
+            # the first variable varies fastest: column j + k * len(current) = current[j] * values[k]
+            current = (current[:, None, :] * values[:, :, None]).reshape(n, -1)
+            labels = [f"{old}:{new}" if old else new for new in suffixes for old in labels]
+        blocks.append(current)
+        names.extend(labels)
+        assign.extend([index] * len(labels))
+    values = np.column_stack(blocks) if blocks else np.empty((n, 0))
+    return ModelMatrix(np.ascontiguousarray(values, dtype=np.float64), tuple(names), tuple(assign))
 
 
 def check_values(values: np.ndarray, names: tuple[str, ...], where: str) -> None:

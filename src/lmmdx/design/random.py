@@ -30,12 +30,16 @@ class ReBlock:
         Names of the ``k`` columns of the left-hand side, e.g. ``("(Intercept)", "Days")``.
     values : ndarray of float64, shape (n, k)
         The left-hand-side model matrix.
+    effects : tuple of str
+        The left-hand side's term each column belongs to (``"1"`` for the intercept,
+        ``"x"``, ``"f"`` for every column of a factor); empty when not known.
     """
 
     term: RandomTerm
     factor: GroupingFactor
     columns: tuple[str, ...]
     values: np.ndarray
+    effects: tuple[str, ...] = ()
 
     @property
     def k(self) -> int:

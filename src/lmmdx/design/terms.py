@@ -12,13 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from ..errors import DataError
-from .design import Design, _prepare, used_columns
-from .matrix import _parse, lme4_name, model_matrix
-
-__all__ = ["FixedTerm", "FixedTerms", "fixed_terms"]
+from ..formula.terms import Terms
+from .design import Design, model_data
+from .evaluate import Categorical
+from .matrix import model_matrix
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,46 +82,31 @@ class FixedTerms:
         return tuple(out)
 
 
-def _model_rows(design: Design) -> pd.DataFrame:
-    """The rows and columns the design was built from (missing values dropped)."""
-    used = used_columns(design.formula, design.frame)
-    grouping = {name for term in design.formula.random for name in term.group}
-    data, _ = _prepare(design.frame, used, grouping)
-    return data
-
-
 def fixed_terms(design: Design) -> FixedTerms:
     """The terms of ``design``'s fixed part and their complete coding.
 
     Raises
     ------
     DataError
-        When formulaic cannot re-evaluate the fixed part on the model's rows.
+        When the fixed part cannot be evaluated again on the design's data.
     """
-    data = _model_rows(design)
-    rhs = design.formula.fixed
-    try:
-        spec = _parse(rhs)[0].get_model_matrix(data, na_action="ignore").model_spec
-    except Exception as exc:  # noqa: BLE001 - formulaic raises many unrelated types
-        raise DataError(f"cannot evaluate the fixed part {rhs!r} for its terms: {exc}") from None
-    kinds = {name: state[0] for name, state in spec.encoder_state.items()}
+    md = model_data(design.formula, design.frame)
+    variables, n = md.variables, len(md.data)
+    fixed = design.formula.fixed
+    full = model_matrix(fixed, variables, n, "fixed part")
     index = {name: j for j, name in enumerate(design.fixed.names)}
-    terms: list[FixedTerm] = []
     intercept = "(Intercept)" in index
-    blocks = [np.ones((len(data), 1))] if intercept else []
+    blocks = [np.ones((n, 1))] if intercept else []
     names: list[str] = ["(Intercept)"] if intercept else []
-    for term, columns in spec.term_indices.items():
-        exprs = [str(f.expr) for f in term.factors if str(f.expr) != "1"]
-        if not exprs:
-            continue
-        variables = frozenset(exprs)
-        labels = [lme4_name(str(spec.column_names[c])) for c in columns]
+    terms: list[FixedTerm] = []
+    for number, term in enumerate(fixed.terms, start=1):
+        labels = [name for name, a in zip(full.names, full.assign, strict=True) if a == number]
         kept = tuple(index[label] for label in labels if label in index)
-        factors = frozenset(v for v in variables if str(kinds.get(v, "")).endswith("CATEGORICAL"))
-        label = ":".join(exprs)
-        terms.append(FixedTerm(label, variables, factors, kept))
-        complete = model_matrix(f"0 + {label}", data, "fixed part")
+        variables_text = frozenset(v.text for v in term.variables)
+        factors = frozenset(v.text for v in term.variables if isinstance(variables[v], Categorical))
+        terms.append(FixedTerm(term.label, variables_text, factors, kept))
+        complete = model_matrix(Terms(False, (term,)), variables, n, "fixed part")
         blocks.append(complete.values)
         names.extend(complete.names)
-    matrix = np.column_stack(blocks) if blocks else np.zeros((len(data), 0))
+    matrix = np.column_stack(blocks) if blocks else np.zeros((n, 0))
     return FixedTerms(tuple(terms), intercept, matrix, tuple(names))

@@ -77,13 +77,13 @@ class FormulaEditor:
 
     # -- pieces -------------------------------------------------------------------------
     def _fixed_terms(self) -> list[str]:
-        return split_terms(self.formula.fixed)
+        return split_terms(self.formula.fixed.text)
 
     def _render(self, fixed: list[str], random: list[str]) -> str:
         if len(fixed) > 1 and fixed[0] == "1":
             fixed = fixed[1:]
         rhs = " + ".join([*fixed, *random]) if fixed else " + ".join(random) or "1"
-        return f"{self.formula.response} ~ {rhs}"
+        return f"{self.formula.response.text} ~ {rhs}"
 
     def _random_texts(self, replace: dict[RandomTerm, list[str]]) -> list[str]:
         out = []
@@ -106,14 +106,14 @@ class FormulaEditor:
         if block.k < 2:
             return None
         term = block.term
-        text = f"({term.lhs} || {term.group_name})"
+        text = f"({term.lhs.text} || {term.group_name})"
         return Remedy("uncorrelated", self._render(self._fixed_terms(), self._random_texts({term: [text]})),
                       reason, term.text)
 
     def drop_slope(self, block: ReBlock, column: str, reason: str) -> Remedy | None:
         """The term without the random slope of ``column`` (a plain covariate)."""
         term = block.term
-        lhs = split_terms(term.lhs)
+        lhs = split_terms(term.lhs.text)
         if column not in lhs or not _PLAIN.match(column):
             return None
         rest = [t for t in lhs if t != column]
@@ -129,7 +129,7 @@ class FormulaEditor:
     def intercept_only(self, block: ReBlock, reason: str) -> Remedy | None:
         """All of the factor's terms replaced by ``(1 | g)``."""
         same = [b.term for b in self.design.blocks if b.group == block.group]
-        if all(t.lhs == "1" for t in same):
+        if all(t.lhs.effects == ("1",) for t in same):
             return None
         first = next(t for t in self.formula.random if t in same)
         replace = {t: ([f"(1 | {t.group_name})"] if t == first else []) for t in same}

@@ -83,7 +83,7 @@ def diagnose_design(design: Design, reml: bool = True, optimizers: tuple[str, ..
     share = exact_share(design)
     fit: Fit | None = None
     if share is not None:  # no optimum exists: σ → 0 without end
-        error: str | None = exact_fit_message(design.formula.response.strip("`"), share)
+        error: str | None = exact_fit_message(design.formula.response_label, share)
     else:
         try:
             with np.errstate(all="ignore"):

@@ -1,9 +1,8 @@
 """Tokenizer for lme4 model formulas.
 
 Pure string processing: this module imports neither numpy, pandas nor formulaic.
-It splits a formula into tokens that remember their position in the text, pairs
-up brackets, and renders token runs back to text with normalised whitespace.
-The parser in :mod:`lmmdx.formula.parse` works on these tokens only.
+It splits a formula into tokens that remember their position in the text and pairs
+up brackets. The parser in :mod:`lmmdx.formula.parse` works on these tokens only.
 """
 
 from __future__ import annotations
@@ -23,11 +22,9 @@ __all__ = [
     "STRING",
     "WORD_KINDS",
     "Token",
-    "is_syntactic_name",
     "match_brackets",
-    "quote_name",
-    "render",
     "tokenize",
+    "unquote",
 ]
 
 NAME = "name"
@@ -49,17 +46,14 @@ _NAME_RE = re.compile(r"(?:[^\W\d]|\.(?![0-9]))[\w.]*")
 _NUMBER_RE = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\w*")
 # Operators, longest first; ``%in%``-style R operators; bare ``%`` is Python's modulo.
 _OP_RE = re.compile(r"%[\w./*]*%|\|\||\*\*|//|==|!=|<=|>=|<<|>>|&&|[~+\-*/:^|()\[\],=<>!&%@$]")
+# A backtick-quoted name; a backslash escapes a backtick or a backslash inside it (as in R).
+_BACKTICK_RE = re.compile(r"`(?:[^`\\]|\\.)*`", re.DOTALL)
 _STRING_RES = {
     "'": re.compile(r"'(?:[^'\\]|\\.)*'", re.DOTALL),
     '"': re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL),
 }
 _OPENERS = {"(": ")", "[": "]"}
 _CLOSERS = {")": "(", "]": "["}
-# Binary operators rendered with one space on each side; all others are rendered tight.
-_SPACED = frozenset(
-    {"~", "+", "-", "*", "/", "//", "|", "||", "==", "!=", "<", "<=", ">", ">=", "&", "&&", "<<", ">>", "%"}
-)
-_PREFIX = frozenset({"+", "-", "~", "!"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +111,13 @@ def tokenize(text: str) -> list[Token]:
             i += 1
             continue
         if ch == "`":
-            close = text.find("`", i + 1)
-            if close < 0:
+            match = _BACKTICK_RE.match(text, i)
+            if match is None:
                 raise FormulaError("unterminated backtick-quoted name", text, i)
-            if close == i + 1:
+            if match.end() == i + 2:
                 raise FormulaError("empty backtick-quoted name", text, i)
-            tokens.append(Token(BACKTICK, text[i : close + 1], i))
-            i = close + 1
+            tokens.append(Token(BACKTICK, match.group(), i))
+            i = match.end()
             continue
         if ch in _STRING_RES:
             match = _STRING_RES[ch].match(text, i)
@@ -190,96 +184,7 @@ def match_brackets(tokens: Sequence[Token], text: str) -> list[int]:
     return partner
 
 
-def _spaced(op: str) -> bool:
-    """Whether a binary operator is rendered with a space on each side."""
-    return op in _SPACED or (len(op) > 1 and op[0] == "%")
-
-
-def _is_prefix(previous: Token | None, token: Token) -> bool:
-    """Whether ``token`` is a unary (prefix) operator given the token before it."""
-    if token.kind != OP or token.text not in _PREFIX:
-        return False
-    if token.text == "!" or previous is None:
-        return True
-    return previous.kind == OP and previous.text not in (")", "]")
-
-
-def _gap(previous: Token, previous_prefix: bool, token: Token, prefix: bool) -> str:
-    """The whitespace to put between two rendered tokens."""
-    if previous.kind in WORD_KINDS and token.kind in WORD_KINDS:
-        # Words written touching (``f"..."``, ``b'...'``) stay touching.
-        return "" if previous.end == token.pos else " "
-    if previous.kind == OP and token.kind == OP:
-        joined = _OP_RE.match(previous.text + token.text)
-        if joined is not None and joined.end() != len(previous.text):
-            return " "  # never glue two operators into a different one
-    if previous_prefix:
-        return ""
-    if previous.is_op(","):
-        return " "
-    if previous.kind == OP and _spaced(previous.text):
-        return " "
-    if token.kind == OP and not prefix and _spaced(token.text):
-        return " "
-    return ""
-
-
-def render(tokens: Sequence[Token]) -> str:
-    """Render tokens as text with normalised whitespace.
-
-    Binary ``+ - * / | ~``, comparisons and ``%op%`` get one space on each side, a
-    comma one space after it; ``: ^ ** =``, brackets and prefix operators none.
-    Only whitespace between tokens changes, so the meaning of the text does not.
-
-    Parameters
-    ----------
-    tokens : sequence of Token
-        A run of tokens, rendered as if it started an expression.
-
-    Returns
-    -------
-    str
-        The text, e.g. ``"log(x + 1)"`` for the tokens of ``log( x+1 )``.
-    """
-    parts: list[str] = []
-    previous: Token | None = None
-    previous_prefix = False
-    for token in tokens:
-        prefix = _is_prefix(previous, token)
-        if previous is not None:
-            parts.append(_gap(previous, previous_prefix, token, prefix))
-        parts.append(token.text)
-        previous, previous_prefix = token, prefix
-    return "".join(parts)
-
-
-def is_syntactic_name(name: str) -> bool:
-    """Whether ``name`` can be written without backticks.
-
-    Parameters
-    ----------
-    name : str
-        A column name.
-
-    Returns
-    -------
-    bool
-        True for names such as ``g``, ``plate.id`` or ``site_2``.
-    """
-    return _NAME_RE.fullmatch(name) is not None
-
-
-def quote_name(name: str) -> str:
-    """Write a column name as lme4 prints it, in backticks if it is not syntactic.
-
-    Parameters
-    ----------
-    name : str
-        A column name.
-
-    Returns
-    -------
-    str
-        ``name`` itself, or ``"`name`"`` for names such as ``my g``.
-    """
-    return name if is_syntactic_name(name) else f"`{name}`"
+def unquote(token: Token) -> str:
+    """The name a backtick-quoted token stands for (escaped backticks and backslashes resolved)."""
+    inner = token.text[1:-1]
+    return re.sub(r"\\([`\\])", r"\1", inner)

@@ -132,7 +132,7 @@ def _resolve(a: AnyFit | str, b: AnyFit | str) -> tuple[AnyFit, AnyFit]:
 
 def _check_rows(a: AnyFit, b: AnyFit) -> None:
     da, db = _design(a), _design(b)
-    same = da.nobs == db.nobs and np.array_equal(da.row_index, db.row_index) and np.array_equal(da.y, db.y)
+    same = da.nobs == db.nobs and np.array_equal(da.row_index, db.row_index) and np.array_equal(da.response, db.response)
     if not same:
         raise LmmdxError(
             f"the models were fitted to different rows or responses ({da.nobs} and {db.nobs} observations): "
@@ -183,7 +183,7 @@ def _glmm_criterion(refitter: GlmmRefitter, y: np.ndarray) -> float:
 
 
 def _ols_criterion(design: Design, reml: bool, y: np.ndarray) -> float:
-    return fit_ols(replace(design, y=y), reml).objective
+    return fit_ols(replace(design, y=y if design.offset is None else y - design.offset), reml).objective
 
 
 def _lmm_criterion(refitter: Refitter, y: np.ndarray) -> float:

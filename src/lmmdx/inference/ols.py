@@ -57,8 +57,9 @@ class OlsFit(InformationCriteria):
 
     @property
     def fitted(self) -> np.ndarray:
-        """X β̂, shape (n,)."""
-        return self.design.X @ self.beta
+        """X β̂ (plus the offset, if any), shape (n,)."""
+        mean = self.design.X @ self.beta
+        return mean if self.design.offset is None else mean + self.design.offset
 
 
 def fit_ols(design: Design, reml: bool = True) -> OlsFit:

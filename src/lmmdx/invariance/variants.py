@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from ..design import Design
-from ..design.matrix import required_columns
+from ..design.evaluate import columns_read
 from ..formula.terms import ModelFormula, RandomTerm
 
-__all__ = ["SCALE_FACTORS", "Variant", "split_top_level", "variants"]
+__all__ = ["SCALE_FACTORS", "Variant", "variants"]
 
 #: Covariate scale changes tried (issue 7: invariance from ×1e-3 to ×1e3).
 SCALE_FACTORS = (1e3, 1e-3)
@@ -47,40 +47,12 @@ class Variant:
     frame: pd.DataFrame
 
 
-def split_top_level(text: str) -> list[str] | None:
-    """Split a formula right-hand side at its top-level ``+``; None if it has a top-level ``-``.
-
-    Parentheses, brackets and backtick-quoted names are respected.
-    """
-    parts, depth, quoted, start = [], 0, False, 0
-    for i, char in enumerate(text):
-        if char == "`":
-            quoted = not quoted
-        elif quoted:
-            continue
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif depth == 0 and char == "-":
-            return None
-        elif depth == 0 and char == "+":
-            parts.append(text[start:i].strip())
-            start = i + 1
-    parts.append(text[start:].strip())
-    return [p for p in parts if p]
-
-
 def _reorder_term(term: RandomTerm) -> RandomTerm | None:
-    parts = split_top_level(term.lhs)
-    if parts is None:
+    """The term with the columns of its left-hand side in reverse order (intercept kept first, and
+    terms still sorted by order, as R's ``terms()`` keeps them)."""
+    if len(term.lhs.terms) < 2:
         return None
-    intercept = [p for p in parts if p in ("0", "1")]
-    rest = [p for p in parts if p not in ("0", "1")]
-    if len(rest) < 2:
-        return None
-    lhs = " + ".join(intercept + rest[::-1])
-    return RandomTerm(lhs=lhs, group=term.group, text=f"({lhs} | {':'.join(term.group)})")
+    return replace(term, lhs=term.lhs.with_terms(term.lhs.terms[::-1]))
 
 
 def _covariates(formula: ModelFormula, frame: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -88,15 +60,14 @@ def _covariates(formula: ModelFormula, frame: pd.DataFrame) -> tuple[list[str], 
 
     Numeric columns that also group are left out (rescaling would relabel their levels).
     """
-    grouping = {g for term in formula.random for g in term.group}
-    response = required_columns(formula.response, "response")
-    names = set(required_columns(formula.fixed, "fixed part"))
-    for term in formula.random:
-        names |= required_columns(term.lhs, f"random term {term.text}")
+    grouping = set(formula.groups())
+    response = set(columns_read(formula.response, frame.columns, "response"))
+    names: set[str] = set()
+    for variable in formula.variables():
+        if variable != formula.response:
+            names |= set(columns_read(variable, frame.columns, "formula"))
     numeric, categorical = [], []
     for name in sorted(names - response):
-        if name not in frame.columns:
-            continue
         dtype = frame[name].dtype
         if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
             categorical.append(name)
@@ -143,12 +114,12 @@ def variants(design: Design, seed: int = 0) -> Iterator[Variant]:
     yield Variant("rows", "rows in a random order", formula, frame.iloc[rng.permutation(len(frame))])
     if len(formula.random) > 1:
         yield Variant("random_terms", "random-effects terms in reverse order",
-                      replace(formula, random=formula.random[::-1]), frame)
+                      formula.edited(random=formula.random[::-1]), frame)
     reordered = [_reorder_term(term) for term in formula.random]
     if any(term is not None for term in reordered):
         terms = tuple(new or old for new, old in zip(reordered, formula.random, strict=True))
         yield Variant("inside_terms", "columns inside each random-effects term in reverse order",
-                      replace(formula, random=terms), frame)
+                      formula.edited(random=terms), frame)
     numeric, categorical = _covariates(formula, frame)
     if numeric:
         for factor in SCALE_FACTORS:

@@ -11,7 +11,6 @@ factor's intercept last (it keeps its intercept while it has a slope).
 
 from __future__ import annotations
 
-import formulaic
 import numpy as np
 
 from ..diagnose.dimensions import TermPCA, term_pca
@@ -24,18 +23,12 @@ __all__ = ["column_effects", "pca_reduction", "unsupported_effects"]
 def column_effects(fit: Fit, index: int) -> tuple[str, ...]:
     """The formula effect (``"1"``, ``"x"``, ``"f"``) of each column of design block ``index``."""
     block = fit.model.design.blocks[index]
-    lhs = block.term.lhs.replace("^", "**")
-    effects = tuple(str(t) for t in formulaic.Formula(lhs))
+    if len(block.effects) == block.k:
+        return block.effects
+    effects = block.term.lhs.effects
     if len(effects) == block.k:
         return effects
-    design = fit.model.design
-    frame = design.frame.loc[design.row_index] if design.frame.index.is_unique else design.frame
-    out = [""] * block.k
-    for term, columns in formulaic.model_matrix(lhs, frame).model_spec.term_indices.items():
-        for c in columns:
-            if c < block.k:
-                out[c] = str(term)
-    return tuple(out)
+    raise ValueError(f"the columns of {block.term.text} cannot be matched to its terms")
 
 
 def unsupported_effects(pca: TermPCA, effects: tuple[str, ...]) -> tuple[str, ...]:

@@ -102,7 +102,7 @@ def _sum_coding(factor: GroupingFactor) -> np.ndarray:
 
 
 def _sum_coded(group: str) -> str:
-    """The factor in R's and formulaic's notation for sum-to-zero coding: ``C(g, contr.sum)``."""
+    """The factor in R's notation for sum-to-zero coding: ``C(g, contr.sum)``."""
     return ":".join(f"C({name}, contr.sum)" for name in group.split(":"))
 
 

@@ -247,7 +247,7 @@ def fixed_effects_glm(fit: GlmmFit) -> GlmAlternative:
         n for n, bad in zip(names_kept, infinite, strict=True) if bad)
     ll, aic, bic = _loglik(model, mu, X.shape[1], design.nobs)
     groups = " + ".join(dict.fromkeys(b.group for b in design.blocks))
-    formula = f"{design.formula.response} ~ {design.formula.fixed} + {groups} (sum-coded, GLM)"
+    formula = f"{design.formula.response.text} ~ {design.formula.fixed.text} + {groups} (sum-coded, GLM)"
     return GlmAlternative(formula, names_kept, beta, vcov, np.full(beta.size, np.inf), ll, aic, bic, None, 0,
                           dropped, converged)
 
@@ -296,7 +296,7 @@ def cluster_robust_glm(fit: GlmmFit) -> GlmAlternative:
         meat += np.outer(s, s)
     vcov = bread @ meat @ bread
     ll, aic, bic = _loglik(model, mu, X.shape[1], design.nobs)
-    formula = f"{design.formula.response} ~ {design.formula.fixed} (GLM, CR2 by {cluster.name})"
+    formula = f"{design.formula.response.text} ~ {design.formula.fixed.text} (GLM, CR2 by {cluster.name})"
     df = np.full(beta.size, float(max(cluster.nlevels - 1, 1)))
     return GlmAlternative(formula, design.fixed.names, beta, vcov, df, ll, aic, bic, cluster.name, cluster.nlevels,
                           (), converged)

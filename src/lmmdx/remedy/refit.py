@@ -51,13 +51,15 @@ def analysis_frame(design: Design) -> tuple[pd.DataFrame, str | None]:
         rows = frame.iloc[positions]
     if design.family is not None:  # a GLMM's response (cbind, a factor) is read again from its columns
         return rows, None
-    name = design.formula.response
-    if name in rows.columns and np.array_equal(rows[name].to_numpy(dtype=np.float64), design.y):
+    name = design.formula.response_column
+    response = design.response
+    if name is not None and name in rows.columns and pd.api.types.is_numeric_dtype(rows[name].dtype) and \
+            np.array_equal(rows[name].to_numpy(dtype=np.float64), response):
         return rows, None
     alias = RESPONSE_COLUMN
     while alias in rows.columns:
         alias += "_"
-    return rows.assign(**{alias: design.y}), alias
+    return rows.assign(**{alias: response}), alias
 
 
 @dataclass(frozen=True, slots=True)

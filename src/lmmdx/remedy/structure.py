@@ -12,17 +12,13 @@ whatever the spelling of the formulas they came from (``(x | g)`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
-
-import formulaic
 
 from ..diagnose.parameters import variance_name
-from ..errors import FormulaError
 from ..formula import ModelFormula, parse_formula
 
 __all__ = ["INTERCEPT", "CovBlock", "Structure", "parameter_name", "same_model", "structure_of"]
 
-#: The name of the intercept among a block's effects (formulaic's name of the term).
+#: The name of the intercept among a block's effects (as R's formulas write it).
 INTERCEPT = "1"
 
 
@@ -35,7 +31,7 @@ class CovBlock:
     group : tuple of str
         Grouping variables (several for an interaction ``a:b``).
     effects : tuple of str
-        The terms of the left-hand side in formula order, formulaic's names
+        The terms of the left-hand side in formula order, R's labels
         (``"1"`` for the intercept, ``"x"``, ``"x:z"``, ``"poly(x, 2)"``).
     """
 
@@ -69,15 +65,6 @@ class CovBlock:
 def parameter_name(group: str, effect: str) -> str:
     """A random effect's name as the diagnosis prints it: ``"group: x"``, ``"group: (Intercept)"``."""
     return variance_name(group, "(Intercept)" if effect == INTERCEPT else effect)
-
-
-@lru_cache(maxsize=256)
-def _lhs_effects(lhs: str) -> tuple[str, ...]:
-    """Formulaic's terms of a left-hand side (``"1 + x*z"`` → ``("1", "x", "z", "x:z")``)."""
-    try:
-        return tuple(str(term) for term in formulaic.Formula(lhs.replace("^", "**")))
-    except Exception as exc:  # noqa: BLE001 - formulaic raises many unrelated types on bad syntax
-        raise FormulaError(f"cannot read the random-effects term ({lhs} | ...): {exc}") from None
 
 
 def _display_fixed(fixed: str) -> str:
@@ -211,8 +198,8 @@ class Structure:
 def structure_of(formula: ModelFormula | str) -> Structure:
     """The :class:`Structure` of a parsed (or textual) lme4 formula."""
     parsed = parse_formula(formula) if isinstance(formula, str) else formula
-    blocks = tuple(CovBlock(term.group, _lhs_effects(term.lhs)) for term in parsed.random)
-    return Structure(parsed.response, parsed.fixed, blocks)
+    blocks = tuple(CovBlock(term.group, term.lhs.effects) for term in parsed.random)
+    return Structure(parsed.response.text, parsed.fixed.text, blocks)
 
 
 def same_model(a: str, b: str) -> bool:

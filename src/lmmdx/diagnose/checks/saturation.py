@@ -1,4 +1,8 @@
-"""Residual saturation: is anything left to estimate the residual variance from?"""
+"""Residual saturation: is anything left to estimate the residual variance from?
+
+Also reports a model whose random effects, counted over all terms, are as many as the
+observations (lme4 refuses this per term only, so the design does too).
+"""
 
 from __future__ import annotations
 
@@ -46,7 +50,7 @@ def exact_share(design: Design) -> float | None:
 
 
 def _exact_fit(ctx: Context, share: float) -> Finding:
-    response = ctx.design.formula.response.strip("`")
+    response = ctx.design.formula.response_label
     columns = [c for c in ctx.design.fixed.names if c != "(Intercept)"]
     return Finding(
         "response_fitted_exactly", "error", ("residual",),
@@ -92,6 +96,18 @@ def check_saturation(ctx: Context) -> list[Finding]:
             _remedies(ctx, names),
             title=f"residual variance not identifiable: one observation per level of {row.factor}"
             if row.obs_max <= 1 else f"residual variance not identifiable: levels of {row.factor} are saturated",
+        ))
+    q = sum(b.nlevels * b.k for b in ctx.design.blocks)
+    if q >= n and not saturated:
+        out.append(Finding(
+            "random_effects_saturate", "info", ("residual",), {**evidence, "random_effects": q},
+            f"The model has {q} random effects for {n} observations. lme4 accepts this (it checks each term, "
+            "and each has fewer random effects than observations): the random effects are not all "
+            "separately determined by the data, and the variances are identified only through the structure "
+            "of the model, as in a split-plot ANOVA whose mean squares estimate them. The residual degrees of "
+            "freedom from the hat matrix say how much information is left for the residual variance.",
+            title=f"as many random effects ({q}) as observations ({n})" if q == n
+            else f"more random effects ({q}) than observations ({n})",
         ))
     var_y = float(np.var(ctx.design.y))
     if var_y == 0.0:
