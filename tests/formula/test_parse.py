@@ -375,7 +375,7 @@ def test_whitespace_insensitive(variant: str) -> None:
         ("y ~ (a + 1):b", 9, "inside brackets"),
         ("y ~ (a + b)^x", 12, "power of terms must be a whole number"),
         ("y ~ a^2^3", 7, "with one '^'"),
-        ("cbind(a,b) ~ x", 0, "unknown function 'cbind'"),
+        ("cbind2(a,b) ~ x", 0, "unknown function 'cbind2'"),  # cbind() is allowed (binomial GLMM responses)
         ("y ~ foo(x)", 4, "unknown function 'foo'"),
         ("y ~ I(x:z)", 7, "':' inside a function call"),
         ("y ~ I(x & z)", 8, "logical operator '&'"),
