@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from .inference.anova import AnovaTable
     from .inference.ddf import CoefTest, ContrastTest
     from .inference.intervals import Intervals
+    from .inference.profile import ProfileTrace
     from .invariance import InvarianceCheck
     from .remedy import RemedyReport
+    from .report.figures import FitPlots
 
 __all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "InformationCriteria", "VarComp"]
 
@@ -241,6 +243,16 @@ class Fit(InformationCriteria):
             out[modes.group] = frame if modes.group not in out else out[modes.group].join(frame)
         return out
 
+    def conditional_variances(self) -> tuple[np.ndarray, ...]:
+        """Covariance of each level's random effects given the data (lme4's ``condVar``).
+
+        One array of shape (levels, k, k) per term, aligned with :attr:`conditional_modes`;
+        see :func:`lmmdx.inference.condvar.conditional_variances`.
+        """
+        from .inference.condvar import conditional_variances
+
+        return conditional_variances(self)
+
     def check_invariance(self, seed: int = 0) -> InvarianceCheck:
         """Refit this model written differently (rows permuted, terms reordered, covariates rescaled...).
 
@@ -281,6 +293,16 @@ class Fit(InformationCriteria):
         from .inference.intervals import confint
 
         return confint(self, method, level, **options)
+
+    def profile(self, level: float = 0.95, which: str | Sequence[str] | None = None) -> tuple[ProfileTrace, ...]:
+        """Profiles ζ of the ML deviance (lme4's ``profile``), each far enough for ``level``.
+
+        ``which``: parameter names as :meth:`confint` names them, ``"theta_"`` (the SDs,
+        correlations and σ) or ``"beta_"`` (the fixed effects); all by default.
+        """
+        from .inference.profile import profile
+
+        return profile(self, level, which if which is None or isinstance(which, str) else tuple(which))
 
     def simulate(self, nsim: int = 1, seed: int | np.random.Generator | None = None) -> np.ndarray:
         """Responses simulated from the fitted model, shape (nsim, n), in the design's row order."""
@@ -337,6 +359,36 @@ class Fit(InformationCriteria):
         from .remedy import remedies
 
         return remedies(self, effects, **options)
+
+    @property
+    def plot(self) -> FitPlots:
+        """The figures of this fit, each a matplotlib Figure (needs ``lmmdx[report]``):
+        ``fit.plot.caterpillar()``, ``.residuals()``, ``.profile()``, ``.groups()``."""
+        from .report.figures import FitPlots
+
+        return FitPlots(self)
+
+    def report(self, path: str | None = None, invariance: bool = False, profile: bool | None = None) -> str:
+        """A self-contained HTML report: the fit, its diagnosis, the figures and the remedies.
+
+        Parameters
+        ----------
+        path : str, optional
+            Where to write it (the HTML is returned either way).
+        invariance : bool
+            Add the invariance self-test (:meth:`check_invariance`).
+        profile : bool, optional
+            Profile the variance parameters (default: up to
+            :data:`lmmdx.report.html.document.PROFILE_MAX_NOBS` observations).
+        """
+        from .report.html.document import write_report
+
+        return write_report(self, path, invariance=invariance, profile=profile)
+
+    def _repr_html_(self) -> str:
+        from .report.html.notebook import fit_cell
+
+        return fit_cell(self)
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"

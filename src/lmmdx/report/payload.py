@@ -191,5 +191,7 @@ def diagnosis_payload(d: Diagnosis) -> dict[str, Any]:
         "estimate_spread": dict(d.estimate_spread),
         "effective_df": d.effective_df,
         "residual_df": d.residual_df,
+        "pca": [{"term": c.term, "sdev": list(c.sdev), "variance_shares": list(c.variance_shares),
+                 "correlation_shares": list(c.proportions), "supported": c.supported} for c in d.pca],
         "seconds": d.seconds,
     })
