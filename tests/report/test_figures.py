@@ -146,7 +146,7 @@ def test_residual_figure_bins_large_data():
     assert any(isinstance(a, AxesImage) for a in fig.axes[0].get_images())
     assert all(np.size(line.get_xdata()) <= 20 for line in fig.axes[0].get_lines())
     assert fig.axes[1].get_lines()[0].get_xdata().size == residuals.QQ_POINTS
-    assert "5,000 points" in fig.axes[0].get_title(loc="left")
+    assert "5,000 points in 90 × 60 bins" in fig.axes[0].get_xlabel()
 
 
 def test_qq_points_of_normal_quantiles_lie_on_the_diagonal():

@@ -74,21 +74,22 @@ class DiagnosisPlots:
         self._tolerance = tolerance
 
     def __call__(self) -> Figure:
-        """The rePCA shares and the optimiser runs in one figure."""
+        """The rePCA shares (terms with several effects) and the optimiser runs in one figure."""
         from .canvas import new_figure, styled
         from .optimizers import draw_runs
-        from .pca import draw_pca
+        from .pca import draw_pca, vector_terms
 
         d = self._diagnosis
+        terms = vector_terms(d.pca)
 
         @styled
         def draw() -> Figure:
-            panels = len(d.pca) + (1 if d.runs else 0)
+            panels = len(terms) + (1 if d.runs else 0)
             if not panels:
                 raise ValueError("the diagnosis has neither components nor optimiser runs to draw")
-            fig = new_figure(3.0 * max(len(d.pca), 1) + (4.5 if d.runs else 0), 2.8)
-            grid = fig.add_gridspec(1, panels, width_ratios=[1.0] * len(d.pca) + ([1.8] if d.runs else []))
-            for i, component in enumerate(d.pca):
+            fig = new_figure(3.0 * len(terms) + (5.5 if d.runs else 0), 2.8)
+            grid = fig.add_gridspec(1, panels, width_ratios=[1.0] * len(terms) + ([1.8] if d.runs else []))
+            for i, component in enumerate(terms):
                 draw_pca(fig.add_subplot(grid[0, i]), component)
             if d.runs:
                 draw_runs(fig.add_subplot(grid[0, panels - 1]), d.runs, self._tolerance)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,8 @@ class ForestRow:
     name : str
         The candidate (an earlier candidate fitting the same model stands for the later ones).
     label : str
-        The name with the later candidates that are the same model (``zero_correlation = lrt_selected``).
+        The name and, on a second line, the later candidates that are the same model
+        (``"zero_correlation\\n= lrt_selected"``).
     estimate, lower, upper, p_value : float
     recommended : bool
     usable : bool
@@ -63,10 +65,17 @@ def forest_rows(report: RemedyReport, term: str) -> tuple[ForestRow, ...]:
         e = c.effect(term)
         if not e.estimable or not (c.usable or c.name == target):
             continue
-        label = " = ".join([c.name, *aliases.get(c.name, [])])
+        label = _label(c.name, aliases.get(c.name, []))
         rows.append(ForestRow(c.name, label, e.estimate, e.ci_lower, e.ci_upper, e.p_value, c.name == target,
                               c.usable))
     return tuple(rows)
+
+
+def _label(name: str, same: list[str]) -> str:
+    """``name`` and, on a second line, the later candidates that fit the same model."""
+    if not same:
+        return name
+    return name + "\n" + textwrap.shorten("= " + " = ".join(same), 48, placeholder=" …")
 
 
 def _p(value: float) -> str:
@@ -82,7 +91,7 @@ def forest_figure(report: RemedyReport, effects: tuple[str, ...] | None = None) 
     if not terms:
         raise ValueError("the report has no effect of interest")
     tables = [(term, forest_rows(report, term)) for term in terms]
-    heights = [0.3 * max(len(rows), 1) + 0.8 for _, rows in tables]
+    heights = [0.38 * max(len(rows), 1) + 0.8 for _, rows in tables]
     fig = new_figure(7.0, sum(heights) + 0.2)
     grid = fig.add_gridspec(len(tables), 1, height_ratios=heights)
     verdicts = {e.term: e for e in report.sensitivity.effects}
@@ -99,11 +108,12 @@ def forest_figure(report: RemedyReport, effects: tuple[str, ...] | None = None) 
             ax.annotate(_p(row.p_value), (1.0, y), xycoords=("axes fraction", "data"), xytext=(4, 0),
                         textcoords="offset points", va="center", fontsize=7.5, color=MUTED)
         ax.axvline(0.0, color=MUTED, linewidth=0.8)
-        labels = [r.label + (" (recommended)" if r.recommended else "") for r in rows]
+        labels = [(r.name + " (recommended)" + r.label[len(r.name):]) if r.recommended else r.label for r in rows]
         ax.set_yticks(at, labels)
         for tick, row in zip(ax.get_yticklabels(), rows, strict=True):
             if row.recommended:
                 tick.set_fontweight("bold")
+                tick.set_fontsize(8)
                 tick.set_color(ACCENT)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         verdict = verdicts.get(term)

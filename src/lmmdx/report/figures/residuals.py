@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats
 
-from .canvas import BASE, MAX_MARKS, MUTED, POOLED, new_figure, spread_indices, styled
+from .canvas import ACCENT, BASE, MAX_MARKS, MUTED, POOLED, new_figure, spread_indices, styled
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,6 +28,8 @@ SCATTER_POINTS = MAX_MARKS
 #: QQ plots of larger samples show this many quantiles, evenly spread in probability.
 QQ_POINTS = 500
 _BINS = (90, 60)
+#: The residuals' running mean: in at most this many bins of fitted values (at least 25 points each).
+_MEAN_BINS = 20
 
 
 def qq_points(values: np.ndarray, limit: int = QQ_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -47,30 +49,32 @@ def _qq(ax: Axes, values: np.ndarray, title: str) -> None:
     if slope > 0 and np.isfinite(slope):
         ends = np.array([theory[0], theory[-1]])
         ax.plot(ends, q1 + slope * (ends - stats.norm.ppf(0.25)), color=POOLED, linewidth=0.9)
-    shown = "" if theory.size == values.size else f" ({theory.size} of {values.size:,} quantiles)"
-    ax.set_title(title + shown, loc="left")
-    ax.set_xlabel("normal quantile")
+    shown = "" if theory.size == values.size else f" ({theory.size} of {values.size:,} quantiles shown)"
+    ax.set_title(title, loc="left")
+    ax.set_xlabel("normal quantile" + shown)
 
 
 def _against_fitted(ax: Axes, fitted: np.ndarray, resid: np.ndarray) -> None:
     n = fitted.size
     if n <= SCATTER_POINTS:
         ax.plot(fitted, resid, "o", color=BASE, markersize=2.4, alpha=0.6)
-        ax.set_title("Residuals vs fitted", loc="left")
+        ax.set_xlabel("fitted value")
     else:
         counts, xe, ye = np.histogram2d(fitted, resid, bins=_BINS)
         shown = np.where(counts > 0, np.log10(np.maximum(counts, 1)) + 0.3, np.nan)
         ax.imshow(shown.T, origin="lower", extent=(xe[0], xe[-1], ye[0], ye[-1]), aspect="auto", cmap="Blues",
                   interpolation="nearest")
-        ax.set_title(f"Residuals vs fitted ({n:,} points in {_BINS[0]} × {_BINS[1]} bins, log counts)", loc="left")
-    edges = np.quantile(fitted, np.linspace(0, 1, 21))
-    which = np.clip(np.searchsorted(edges, fitted, side="right") - 1, 0, 19)
-    counts = np.bincount(which, minlength=20)
-    means = np.bincount(which, weights=resid, minlength=20) / np.maximum(counts, 1)
-    centres = np.bincount(which, weights=fitted, minlength=20) / np.maximum(counts, 1)
-    ax.plot(centres[counts > 0], means[counts > 0], color="#D55E00", linewidth=1.2, label="mean in 20 bins")
+        ax.set_xlabel(f"fitted value ({n:,} points in {_BINS[0]} × {_BINS[1]} bins; shade: log count)")
+    bins = int(min(_MEAN_BINS, max(n // 25, 2)))
+    edges = np.quantile(fitted, np.linspace(0, 1, bins + 1))
+    which = np.clip(np.searchsorted(edges, fitted, side="right") - 1, 0, bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    means = np.bincount(which, weights=resid, minlength=bins) / np.maximum(counts, 1)
+    centres = np.bincount(which, weights=fitted, minlength=bins) / np.maximum(counts, 1)
+    ax.plot(centres[counts > 0], means[counts > 0], color=ACCENT, linewidth=1.2,
+            label=f"mean in {bins} bins of fitted values")
     ax.axhline(0.0, color=MUTED, linewidth=0.8)
-    ax.set_xlabel("fitted value")
+    ax.set_title("Residuals vs fitted", loc="left")
     ax.set_ylabel("residual")
     ax.legend(loc="upper right")
 

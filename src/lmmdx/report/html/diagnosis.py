@@ -69,7 +69,7 @@ def support_html(support: list[dict[str, Any]]) -> str:
     rows = []
     for s in support:
         obs = s["obs_per_level"]
-        rows.append([f"{light(s['rating'], s['rating'])} {esc(s['rating'])}", esc(s["factor"]), num(s["levels"]),
+        rows.append([f"<span class=\"rating\">{light(s['rating'], s['rating'])} {esc(s['rating'])}</span>", esc(s["factor"]), num(s["levels"]),
                      f"{num(obs['min'])} / {num(obs['median'])} / {num(obs['max'])}", num(s["n_params"]),
                      esc("; ".join(s["reasons"]))])
     return table(["Rating", "Factor", "Levels", "Obs/level min / median / max", "Var-cov params", "Why"], rows,

@@ -90,18 +90,22 @@ def collect(fit: Fit, invariance: bool = False, profile: bool | None = None, sou
     notes: dict[str, str] = {}
     seconds: dict[str, float] = {}
 
-    def timed(name: str, work: Callable[[], Any]) -> Any:
+    def timed(name: str, work: Callable[[], Any], optional: bool = True) -> Any:
         start = time.perf_counter()
         try:
             return work()
         except LmmdxError as exc:
+            if not optional:
+                raise
             notes[name] = str(exc)
             return None
         finally:
             seconds[name] = time.perf_counter() - start
 
-    payload = timed("fit", fit.to_dict)
-    diagnosis = timed("diagnosis", fit.diagnose)
+    payload = timed("satterthwaite", fit.to_dict)
+    if payload is None:  # the tables without df and p-values
+        payload = fit.to_dict(ddf=None)
+    diagnosis = timed("diagnosis", fit.diagnose, optional=False)
     check = timed("invariance", fit.check_invariance) if invariance else None
     if check is not None:
         diagnosis = diagnosis.with_findings(check.findings)

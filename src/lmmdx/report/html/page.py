@@ -41,6 +41,7 @@ _RULES = (
     ".num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }",
     "tr.selected td { background: #fdf0e6; font-weight: 600; }",
     ".kv td:first-child { color: var(--muted); }",
+    ".rating { white-space: nowrap; }",
     (".verdict { display: flex; gap: 14px; align-items: flex-start; border: 1px solid var(--line); "
     "border-radius: 8px; padding: 12px 16px; background: var(--soft); margin: 12px 0; }"),
     (".light { display: inline-block; width: 14px; height: 14px; border-radius: 50%; vertical-align: -2px; "
