@@ -83,6 +83,19 @@ def test_matches_the_dense_computation(name, formula):
         assert np.all(np.linalg.eigvalsh(mine) >= -1e-12 * np.max(np.abs(dense)))
 
 
+def test_matches_the_dense_computation_with_uncorrelated_terms_on_a_crossed_factor():
+    """(x || h) is one engine block of two terms, here not the first block (g has more levels)."""
+    rng = np.random.default_rng(11)
+    g, h = np.repeat(np.arange(30), 8), np.tile(np.arange(6), 40)
+    x = rng.normal(size=240)
+    y = 1 + x + rng.normal(size=30)[g] + rng.normal(size=6)[h] + 0.5 * rng.normal(size=6)[h] * x + rng.normal(size=240)
+    fit = _fit("y ~ x + (1 | g) + (x || h)", pd.DataFrame({"y": y, "x": x, "g": g.astype(str), "h": h.astype(str)}))
+    ours = fit.conditional_variances()
+    assert [m.group for m in fit.conditional_modes] == ["g", "h", "h"]
+    for mine, dense in zip(ours, _dense(fit), strict=True):
+        np.testing.assert_allclose(mine, dense, rtol=1e-8)
+
+
 def test_a_zero_variance_has_zero_conditional_variance():
     fit = _fit("Yield ~ 1 + (1 | Batch)", load("Dyestuff2.csv"))
     assert fit.singular

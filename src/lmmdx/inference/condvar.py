@@ -8,7 +8,8 @@ blocks of ``C⁻¹`` are needed: one ``k × k`` block per level of each term. Th
 the Schur complement ``S = C₂₂ − C₂₁ C₁₁⁻¹ C₁₂``, dense, of the order the criterion
 already factors. The blocks of ``C⁻¹`` are then ``C₁₁ⱼ⁻¹ + Pⱼᵀ S⁻¹ Pⱼ`` (``P = C₂₁ C₁₁⁻¹``)
 for the first term and the diagonal blocks of ``S⁻¹`` for the others. The computation
-runs on the internal scale and is mapped to the user's.
+runs on the internal scale, over the engine's blocks (terms on one grouping factor, as in
+``(1 + x || g)``, are one block with a block-diagonal factor), and is mapped to the user's terms.
 """
 
 from __future__ import annotations
@@ -81,15 +82,19 @@ def conditional_variances(fit: Fit) -> tuple[np.ndarray, ...]:
     """
     model = fit.model
     blocks = model.blocks
-    layout = model.deviance.layout
-    factors = layout.factors(fit.theta_internal)
-    inverse = _inverse_blocks(blocks.levels, blocks.sizes, factors, blocks.a11, blocks.a21, blocks.a22,
-                              blocks.q_rest)
+    theta = fit.theta_internal
+    inverse = _inverse_blocks(blocks.levels, blocks.sizes, model.deviance.engine_factors(theta), blocks.a11,
+                              blocks.a21, blocks.a22, blocks.q_rest)
+    terms = iter(zip(model.deviance.layout.factors(theta), model.scaling.z_transforms, strict=True))
     out = []
-    for inv, t, transform in zip(inverse, factors, model.scaling.z_transforms, strict=True):
-        m = transform @ t
-        cov = fit.sigma**2 * np.einsum("ia,jab,kb->jik", m, inv, m)
-        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
-        cov.setflags(write=False)
-        out.append(cov)
+    for inv, members in zip(inverse, blocks.term_members, strict=True):
+        at = 0
+        for k in members:  # an engine block holds the formula's terms on one factor, block diagonally
+            t, transform = next(terms)
+            m = transform @ t
+            cov = fit.sigma**2 * np.einsum("ia,jab,kb->jik", m, inv[:, at : at + k, at : at + k], m)
+            cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+            cov.setflags(write=False)
+            out.append(cov)
+            at += k
     return tuple(out)
