@@ -10,6 +10,7 @@ import pandas as pd
 
 from .boundary import TermBoundary
 from .engine import OptTrace
+from .engine.polish import Certificate
 from .finding import FrozenMapping
 from .model import Model
 from .report.payload import fit_payload
@@ -143,7 +144,8 @@ class Fit(InformationCriteria):
     conditional_modes : tuple of ConditionalModes
     fitted, residuals : ndarray, shape (n,)
     converged : bool
-        The optimiser stopped on its tolerance.
+        The optimum is certified (:attr:`certificate` holds: Newton decrement below its
+        tolerance, no held parameter or direction of negative curvature lowers the criterion).
     singular : bool
         Some random-effects covariance matrix is rank deficient (a θ diagonal
         element below :data:`lmmdx.boundary.BOUNDARY_TOLERANCE`, lme4's 1e-4, on the internal scale).
@@ -205,6 +207,11 @@ class Fit(InformationCriteria):
     def df_resid(self) -> int:
         """Residual degrees of freedom as lme4 reports them: n − npar."""
         return self.nobs - self.npar
+
+    @property
+    def certificate(self) -> Certificate | None:
+        """The certificate of the optimum (see :mod:`lmmdx.engine.polish`); None for fits made otherwise."""
+        return self.optimizer.certificate
 
     @property
     def boundary(self) -> tuple[TermBoundary, ...]:
