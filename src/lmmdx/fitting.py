@@ -32,6 +32,9 @@ __all__ = ["ENGINE_FAILURE", "fit", "fit_design", "fit_model"]
 FIT_TOLERANCES = Tolerances(ftol_abs=1e-6, xtol_abs=1e-6)
 #: θ diagonal elements below this at the optimum trigger one restart from 1 (internal scale).
 RESTART_EDGE = 1e-3
+#: A restart ending within this distance (every element of internal θ, which is of order 1) of an
+#: optimum already certified, and not below it, has found that optimum again.
+SAME_OPTIMUM = 0.05
 #: Multiples of lme4's start tried, in turn, while no optimum is certified.
 RESTART_SCALES = {"small start": 0.1, "large start": 3.0}
 #: From this order of the dense rest block on, an evaluation costs milliseconds: the default
@@ -138,11 +141,20 @@ class _Run:
     certificate: Certificate
 
 
-def _run(model: Model, reml: bool, optimizer: str, x0: np.ndarray, tolerances: Tolerances | None) -> _Run:
-    """Minimise from x0 and certify; the certificate may use what is left of ``tolerances.maxeval``."""
+def _run(model: Model, reml: bool, optimizer: str, x0: np.ndarray, tolerances: Tolerances | None,
+         certified: _Run | None = None) -> _Run:
+    """Minimise from x0 and certify; the certificate may use what is left of ``tolerances.maxeval``.
+
+    A restart that ends next to an optimum already ``certified`` (within :data:`SAME_OPTIMUM`
+    in every element of θ) and not below it has found that optimum again: it is not certified twice.
+    """
     trace = _minimize_once(model, reml, optimizer, x0, tolerances)
     if not np.isfinite(trace.fmin) or abs(trace.fmin) >= 1e299:
         raise FitError(f"the criterion of {model.design.formula.text!r} cannot be evaluated on these data")
+    if (certified is not None and certified.certificate.holds
+            and trace.fmin >= certified.value - 0.5 * certified.certificate.tolerance
+            and float(np.max(np.abs(trace.x - certified.theta))) <= SAME_OPTIMUM):
+        return _Run(trace, certified.theta, certified.value, replace(certified.certificate, evaluations=0))
     budget = max((tolerances or Tolerances()).maxeval - trace.nevals, 0)
     theta, value, certificate = certify(model.deviance, trace.x, reml, BOUNDARY_TOLERANCE, budget)
     if not value <= trace.fmin:  # cannot happen (certify only moves downhill): keep the optimiser's point
@@ -167,7 +179,7 @@ def _optimize(model: Model, reml: bool, optimizer: str, x0: np.ndarray, toleranc
         used = sum(r.trace.nevals + r.certificate.evaluations for r in runs)
         if used < maxeval:
             left = replace(tolerances or Tolerances(), maxeval=maxeval - used)
-            runs.append(_run(model, reml, optimizer, start, left))
+            runs.append(_run(model, reml, optimizer, start, left, runs[0]))
             labels.append(label)
 
     diagonal = model.deviance.layout.diagonal_mask()

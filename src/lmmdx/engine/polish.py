@@ -13,18 +13,22 @@ optimum and says whether it got there:
    indefinite Hessian is replaced by its absolute value (eigenvalues ``|λ|``, floored), so
    that a direction of negative curvature is followed downhill; each step is projected
    onto ``θ_diag ≥ 0`` and backtracked until the criterion falls. The Hessian is reused
-   while the steps shrink quadratically and recomputed when they stop shrinking.
+   while the steps shrink quadratically, recomputed when they stop shrinking, and the
+   decrement is judged with a Hessian computed at (or within :data:`_FRESH` of) the point.
+   A converged face takes one more full step, which squares the remaining distance.
 2. **Snap.** Free diagonal elements within ``snap`` of 0 (lme4's singularity tolerance, from
    :mod:`lmmdx.boundary`) are set to exactly 0 and the others polished again; the face is
-   kept when its criterion is within τ/2 of the point off it.
-3. **KKT on the boundary.** For each held element the criterion is probed a short way into
-   the interior (where the one-sided derivative is 0 because the criterion is even in the
-   element, the second-order term decides); an element along which it falls by more than
-   τ/2 is released there and step 1 continues.
+   kept when its criterion is as low, up to the slack ``max(τ/2, NOISE·|criterion|)``.
+3. **KKT on the boundary.** Each held element is probed a short way into the interior: where
+   the criterion is even in it (its column of the factor is otherwise zero) the first
+   derivative vanishes and the probe tests the second-order condition; elsewhere the element
+   sits where two factors of the same covariance meet, its derivative must vanish, and a
+   positive one is probed in the mirrored factor. An element along which the criterion
+   falls by more than the slack is released there and step 1 continues.
 
-The certificate holds when, at the end, the Newton decrement over the free parameters is
-at most τ (:func:`decrement_tolerance`), no direction of negative curvature and no held
-element lowers the criterion by more than τ/2. Its numbers are returned as a
+The certificate holds when, at the end, the Newton decrement over the free parameters is at
+most τ (:func:`decrement_tolerance`) and neither a direction of negative curvature nor a held
+element lowers the criterion by more than the slack. Its numbers are returned as a
 :class:`Certificate`.
 """
 
@@ -73,6 +77,10 @@ _SHRINK = 0.25
 #: Within this multiple of τ a full Newton step is judged by "no rise beyond τ/2" (its predicted
 #: gain is then too small for the criterion's rounding to show reliably).
 _NEAR = 1e3
+#: A Hessian computed this far from the point (``dᵀHd``, criterion units: the point moved by
+#: 1e-2 of a standard error, over which the curvature of a locally quadratic criterion changes by
+#: about 1%) still describes its curvature; farther, it is recomputed.
+_FRESH = 1e-4
 #: Distances into the interior at which a held element is probed (internal θ is of order 1).
 _PROBES = (1e-3, 1e-2, 1e-1)
 
@@ -101,7 +109,8 @@ class Certificate:
     tolerance : float
         τ (:func:`decrement_tolerance`).
     projected_gradient : float
-        max |g| over the free parameters and max(−g, 0) over the held ones (internal θ).
+        max |g| over the elements of θ (internal scale). A held element's derivative must vanish
+        as well (see :func:`_release`); for one the criterion is even in, it is exactly 0.
     min_curvature : float
         Smallest eigenvalue of the Hessian over the free internal θ (nan with none free).
     held : tuple of int
@@ -177,10 +186,13 @@ class _Problem:
     def held(self, theta: np.ndarray) -> np.ndarray:
         return self.diagonal & (theta <= 0.0)
 
+    def column(self, e: int) -> np.ndarray:
+        """The other elements of diagonal element ``e``'s column of the factor."""
+        return self._even[e]
+
     def even(self, theta: np.ndarray, e: int) -> bool:
         """Whether the criterion is even in element ``e`` at θ (its column has no other non-zero)."""
-        column = self._even.get(e)
-        return column is not None and bool(np.all(theta[column] == 0.0))
+        return bool(np.all(theta[self._even[e]] == 0.0))
 
     def hessian(self, state: _State, free: np.ndarray) -> np.ndarray | None:
         """Forward differences of the gradient over the free elements (None when they fail)."""
@@ -225,8 +237,13 @@ def _newton_direction(hessian: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray
 
 
 def _solve_face(problem: _Problem, state: _State, tau: float) -> tuple[float, float, str]:
-    """Newton on the current face until λ² ≤ τ; returns (λ², smallest eigenvalue, failure note)."""
+    """Newton on the current face until λ² ≤ τ; returns (λ², smallest eigenvalue, failure note).
+
+    λ² and the smallest eigenvalue are judged with a Hessian computed at the point, or at a point
+    less than :data:`_FRESH` away from it in the Hessian's own metric.
+    """
     hessian: np.ndarray | None = None
+    h_point = state.theta
     previous = np.inf
     free = np.flatnonzero(~problem.held(state.theta))
     decrement, min_eig = 0.0, float("nan")
@@ -236,36 +253,39 @@ def _solve_face(problem: _Problem, state: _State, tau: float) -> tuple[float, fl
         if not (np.isfinite(state.value) and np.all(np.isfinite(state.grad[free]))):
             return np.inf, float("nan"), "the gradient cannot be evaluated"
         if hessian is None:
-            hessian = problem.hessian(state, free)
+            hessian, h_point, previous = problem.hessian(state, free), state.theta.copy(), np.inf
             if hessian is None:
                 return np.inf, float("nan"), "the Hessian cannot be evaluated"
+        fresh = bool(np.array_equal(h_point, state.theta))
         step, decrement, min_eig = _newton_direction(hessian, state.grad[free])
-        if decrement <= tau and min_eig > 0:
-            # certified; one more full step (one evaluation) squares the distance to the optimum,
-            # so that the estimates do not depend on where the optimiser happened to stop
-            if _final_step(problem, state, free, step, tau):
-                decrement = _newton_direction(hessian, state.grad[free])[1]
-            return decrement, min_eig, ""
-        if decrement <= tau:  # stationary, but the curvature is not positive: probe downhill
-            if not _negative_curvature_step(problem, state, free, hessian, tau):
+        if decrement <= tau:
+            moved = (state.theta - h_point)[free]
+            if not fresh and float(moved @ hessian @ moved) > _FRESH:
+                hessian = None  # judge the certificate with the curvature here
+                continue
+            if min_eig > 0:
+                # certified; one more full step (one evaluation) squares the distance to the optimum,
+                # so that the estimates do not depend on where the optimiser happened to stop
+                if _final_step(problem, state, free, step, tau):
+                    decrement = _newton_direction(hessian, state.grad[free])[1]
                 return decrement, min_eig, ""
-            hessian, previous = None, np.inf
+            if not _negative_curvature_step(problem, state, free, hessian, tau):
+                return decrement, min_eig, ""  # flat to within the noise along that direction
+            hessian = None
             free = np.flatnonzero(~problem.held(state.theta))
             continue
-        fresh = previous == np.inf
         accepted, full = _line_search(problem, state, free, step, decrement, tau)
         if not accepted:
             if fresh:
                 return decrement, min_eig, "no step lowers the criterion"
-            hessian, previous = None, np.inf  # a stale Hessian: recompute and try again
+            hessian = None  # a stale Hessian: recompute and try again
             continue
         state.steps += 1
-        moved_face = bool(np.any(problem.held(state.theta)[free]))
-        if moved_face:
+        if np.any(problem.held(state.theta)[free]):  # a step reached the boundary: a new face
             free = np.flatnonzero(~problem.held(state.theta))
-            hessian, previous = None, np.inf
+            hessian = None
         elif not full or decrement > _SHRINK * previous:
-            hessian, previous = None, np.inf  # steps stopped shrinking: refresh the Hessian
+            hessian = None  # steps stopped shrinking: refresh the Hessian
         else:
             previous = decrement
     return decrement, min_eig, f"no convergence in {_NEWTON_STEPS} Newton steps"
@@ -352,14 +372,21 @@ def _snap(problem: _Problem, state: _State, snap: float, tau: float,
 
 
 def _release(problem: _Problem, state: _State, tau: float) -> bool:
-    """KKT on the boundary: move the held element that lowers the criterion most into the interior."""
+    """KKT on the boundary: move the held element that lowers the criterion most into the interior.
+
+    An element whose column of the factor has other non-zero entries sits where two factors of
+    the same covariance meet: flipping the sign of the whole column maps θ_e ∈ (−h, 0) onto (0, h)
+    with the rest of the column negated. Its derivative must therefore vanish; when it is positive
+    the probe goes into the interior of the mirrored factor.
+    """
     best: tuple[float, int, np.ndarray] | None = None
     for e in np.flatnonzero(problem.held(state.theta)):
         g = float(state.grad[e])
-        if not problem.even(state.theta, int(e)) and np.isfinite(g) and g >= 0.0:
-            continue  # the one-sided derivative points outwards: optimal to first order
+        mirror = not problem.even(state.theta, int(e)) and np.isfinite(g) and g > 0.0
         for size in _PROBES:
             candidate = state.theta.copy()
+            if mirror:
+                candidate[problem.column(int(e))] *= -1.0
             candidate[e] = size
             value = problem.value(candidate)
             if value < state.value - _slack(state.value, tau) and (best is None or value < best[0]):
@@ -373,8 +400,9 @@ def _release(problem: _Problem, state: _State, tau: float) -> bool:
 
 
 def _projected_gradient(problem: _Problem, state: _State) -> float:
-    held = problem.held(state.theta)
-    parts = np.concatenate([np.abs(state.grad[~held]), np.maximum(-state.grad[held], 0.0)])
+    """max |g| over free and held elements alike (see :func:`_release` for why a held element's
+    derivative must vanish too; it is exactly 0 for an element the criterion is even in)."""
+    parts = np.abs(state.grad)
     return float(np.max(parts)) if parts.size and np.all(np.isfinite(parts)) else (0.0 if not parts.size else np.nan)
 
 
