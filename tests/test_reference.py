@@ -9,6 +9,7 @@ import pytest
 from support import REFERENCE, load
 
 import lmmdx
+from lmmdx.engine.polish import NOISE
 
 
 def close(ours: float, theirs: float) -> bool:
@@ -75,3 +76,19 @@ def test_residuals_and_fitted_add_up(fits):
     modes = fit.ranef()["Subject"]
     assert modes.loc["308", "(Intercept)"] == pytest.approx(2.2585, abs=2e-3)
     assert modes.loc["308", "Days"] == pytest.approx(9.1990, abs=2e-3)
+
+
+@pytest.mark.parametrize("key", sorted(REFERENCE))
+def test_optimum_is_certified_and_not_above_lme4s(key, fits):
+    """The certificate holds (Newton decrement below its tolerance) and the criterion is at most
+    lme4's + 1e-6 relative; lme4's own optimum is not better than ours by more than the
+    certificate's slack (its tolerance, or the criterion's rounding)."""
+    fit, theirs = fits[key], REFERENCE[key]["objective"]
+    cert = fit.certificate
+    assert cert is not None and cert.holds and fit.converged
+    assert cert.decrement <= cert.tolerance
+    assert fit.objective <= theirs + 1e-6 * abs(theirs)
+    assert fit.objective <= theirs + max(cert.tolerance, NOISE * abs(theirs))
+    payload = fit.to_dict(ddf=None)["certificate"]
+    assert payload["holds"] is True and payload["tolerance"] == cert.tolerance
+    assert payload["held"] == [fit.theta_names[i] for i in cert.held]

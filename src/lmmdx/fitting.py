@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ from .design.frame import as_pandas
 from .engine import OptTrace, Solution, Tolerances, minimize
 from .engine.gradient import value_and_gradient
 from .engine.optimize import chain, minimize_with_gradient
-from .engine.polish import newton_polish
+from .engine.polish import Certificate, certify
 from .errors import FitError, LmmdxWarning
 from .formula import parse_formula
 from .model import Model
@@ -26,14 +26,17 @@ from .result import ConditionalModes, Correlation, Fit, VarComp
 
 __all__ = ["ENGINE_FAILURE", "fit", "fit_design", "fit_model"]
 
-#: "Does not worsen": the criterion may rise by at most this much.
-_SNAP_SLACK = 1e-9
 #: The optimiser's stopping rules in a fit: looser than lme4's 1e-8 because a converged
 #: optimum is then polished by Newton steps on the closed-form gradient, which is both
 #: faster and more precise than running a derivative-free optimiser to its noise floor.
 FIT_TOLERANCES = Tolerances(ftol_abs=1e-6, xtol_abs=1e-6)
 #: θ diagonal elements below this at the optimum trigger one restart from 1 (internal scale).
 RESTART_EDGE = 1e-3
+#: A restart ending within this distance (every element of internal θ, which is of order 1) of an
+#: optimum already certified, and not below it, has found that optimum again.
+SAME_OPTIMUM = 0.05
+#: Multiples of lme4's start tried, in turn, while no optimum is certified.
+RESTART_SCALES = {"small start": 0.1, "large start": 3.0}
 #: From this order of the dense rest block on, an evaluation costs milliseconds: the default
 #: optimiser then starts with L-BFGS-B on the closed-form gradient and BOBYQA polishes.
 GRADIENT_MIN_ORDER = 200
@@ -109,18 +112,6 @@ def _engine_guard(formula: str) -> Iterator[None]:
         ) from None
 
 
-def _snap_to_boundary(model: Model, theta: np.ndarray, fmin: float, reml: bool) -> tuple[np.ndarray, float]:
-    diag = model.deviance.layout.diagonal_mask()
-    small = diag & (theta < BOUNDARY_TOLERANCE) & (theta != 0.0)
-    if not small.any():
-        return theta, fmin
-    candidate = np.where(small, 0.0, theta)
-    value = model.deviance(candidate, reml)
-    if value <= fmin + _SNAP_SLACK * max(1.0, abs(fmin)):
-        return candidate, value
-    return theta, fmin
-
-
 def fit_model(
     model: Model,
     reml: bool = True,
@@ -142,37 +133,94 @@ def _fit_model(
     formula = model.design.formula.text
     with _engine_guard(formula):
         trace = _optimize(model, reml, optimizer, x0, tolerances or FIT_TOLERANCES)
-    if not np.isfinite(trace.fmin) or abs(trace.fmin) >= 1e299:
-        raise FitError(f"the criterion of {formula!r} cannot be evaluated on these data")
-    with _engine_guard(formula):
-        theta, fmin = _snap_to_boundary(model, trace.x, trace.fmin, reml)
-        if trace.converged and "lbfgsb" not in trace.algorithm:
-            theta, fmin, used = newton_polish(model.deviance, theta, reml)
-            if fmin <= trace.fmin + _SNAP_SLACK * max(1.0, abs(trace.fmin)):
-                trace = replace(trace, x=theta, fmin=fmin, nevals=trace.nevals + used)
-            else:  # the polish could not keep the criterion: keep the optimiser's point
-                theta, _ = _snap_to_boundary(model, trace.x, trace.fmin, reml)
         try:
-            solution = model.solve(theta, reml)
+            solution = model.solve(trace.x, reml)
         except np.linalg.LinAlgError as exc:
             raise FitError(f"cannot solve the mixed-model equations at the optimum: {exc}") from None
         return assemble_fit(model, solution, trace, reml)
 
 
-def _optimize(model: Model, reml: bool, optimizer: str, x0: np.ndarray, tolerances: Tolerances | None) -> OptTrace:
-    """Minimise from x0, then restart off the boundary when the optimum has θ diagonal elements at 0.
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One optimisation followed by the certificate."""
 
-    A derivative-free optimiser that reaches a face of the boundary can stay on it although the
-    optimum lies elsewhere (lme4's ``restart_edge`` exists for the same reason): the restart puts
-    those elements back at 1 and keeps whichever optimum is lower.
+    trace: OptTrace
+    theta: np.ndarray
+    value: float
+    certificate: Certificate
+
+
+def _run(model: Model, reml: bool, optimizer: str, x0: np.ndarray, tolerances: Tolerances | None,
+         certified: _Run | None = None) -> _Run:
+    """Minimise from x0 and certify; the certificate may use what is left of ``tolerances.maxeval``.
+
+    A restart that ends next to an optimum already ``certified`` (within :data:`SAME_OPTIMUM`
+    in every element of θ) and not below it has found that optimum again: it is not certified twice.
     """
     trace = _minimize_once(model, reml, optimizer, x0, tolerances)
+    if not np.isfinite(trace.fmin) or abs(trace.fmin) >= 1e299:
+        raise FitError(f"the criterion of {model.design.formula.text!r} cannot be evaluated on these data")
+    if (certified is not None and certified.certificate.holds
+            and trace.fmin >= certified.value - 0.5 * certified.certificate.tolerance
+            and float(np.max(np.abs(trace.x - certified.theta))) <= SAME_OPTIMUM):
+        return _Run(trace, certified.theta, certified.value, replace(certified.certificate, evaluations=0))
+    budget = max((tolerances or Tolerances()).maxeval - trace.nevals, 0)
+    theta, value, certificate = certify(model.deviance, trace.x, reml, BOUNDARY_TOLERANCE, budget)
+    if not value <= trace.fmin:  # cannot happen (certify only moves downhill): keep the optimiser's point
+        theta, value = trace.x, trace.fmin
+    return _Run(trace, theta, value, certificate)
+
+
+def _optimize(model: Model, reml: bool, optimizer: str, x0: np.ndarray, tolerances: Tolerances | None) -> OptTrace:
+    """Minimise from x0 and certify the optimum; restart from other faces and starts when needed.
+
+    A derivative-free optimiser that reaches a face of the boundary can stay on it although the
+    optimum lies elsewhere (lme4's ``restart_edge`` exists for the same reason): when θ diagonal
+    elements end below :data:`RESTART_EDGE`, the optimiser restarts with them at 1. When the
+    certificate does not hold, it restarts from :data:`RESTART_SCALES` × lme4's start. The lowest
+    certified optimum is kept (or the lowest optimum when none is certified).
+    """
+    runs = [_run(model, reml, optimizer, x0, tolerances)]
+    labels = ["start"]
+    maxeval = (tolerances or Tolerances()).maxeval
+
+    def restart(label: str, start: np.ndarray) -> None:
+        used = sum(r.trace.nevals + r.certificate.evaluations for r in runs)
+        if used < maxeval:
+            left = replace(tolerances or Tolerances(), maxeval=maxeval - used)
+            runs.append(_run(model, reml, optimizer, start, left, runs[0]))
+            labels.append(label)
+
     diagonal = model.deviance.layout.diagonal_mask()
-    at_edge = diagonal & (trace.x < RESTART_EDGE)
+    at_edge = diagonal & (runs[0].theta < RESTART_EDGE)
     if at_edge.any():
-        restart = _minimize_once(model, reml, optimizer, np.where(at_edge, 1.0, trace.x), tolerances)
-        trace = chain(trace, restart)
-    return trace
+        restart("other face", np.where(at_edge, 1.0, runs[0].theta))
+    if not any(r.certificate.holds for r in runs):
+        base = model.deviance.layout.start()
+        for label, scale in RESTART_SCALES.items():
+            restart(label, scale * base)
+            if runs[-1].certificate.holds:
+                break
+    best = min(runs, key=lambda r: r.value)
+    certified = [r for r in runs if r.certificate.holds]
+    if not best.certificate.holds and certified:
+        closest = min(certified, key=lambda r: r.value)
+        if closest.value <= best.value + 0.5 * closest.certificate.tolerance:
+            best = closest
+    certificate = replace(best.certificate, restarts=tuple(labels[1:]),
+                          evaluations=sum(r.certificate.evaluations for r in runs))
+    trace = runs[0].trace
+    for run in runs[1:]:
+        trace = chain(trace, run.trace)
+    return replace(
+        trace,
+        x=best.theta,
+        fmin=best.value,
+        nevals=trace.nevals + certificate.evaluations,
+        converged=certificate.holds,
+        method=f"{trace.algorithm}+newton",
+        certificate=certificate,
+    )
 
 
 def _minimize_once(
@@ -240,7 +288,8 @@ def _messages(model: Model, trace: OptTrace, singular: bool, factors: list[np.nd
             + ", ".join(design.fixed.dropped)
         )
     if not trace.converged:
-        out.append(f"optimizer {trace.optimizer} did not converge ({trace.status}, {trace.nevals} evaluations)")
+        note = trace.certificate.note if trace.certificate is not None else trace.status
+        out.append(f"optimizer {trace.optimizer} did not converge ({note}, {trace.nevals} evaluations)")
     if singular:
         out.append("boundary (singular) fit: run diagnose() to see which variance components the data cannot support")
     return out

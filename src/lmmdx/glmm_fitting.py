@@ -31,6 +31,7 @@ from .engine.agq import MAX_NODES
 from .engine.family import make_family
 from .engine.optimize import chain
 from .engine.pirls import PirlsFailure, PirlsResult
+from .engine.polish import Certificate, decrement_tolerance
 from .errors import DataError, FitError, LmmdxWarning
 from .fitting import _engine_guard, _theta_names
 from .formula import parse_formula
@@ -459,6 +460,7 @@ def assemble_glmm(model: GlmmModel, x: np.ndarray, trace: OptTrace, certificate:
         b_int = u[at : at + size].reshape(block.nlevels, block.k) @ t_int.T
         at += size
         modes.append(ConditionalModes(block.group, block.columns, block.factor.levels, b_int @ transform.T))
+    trace = replace(trace, certificate=_shared_certificate(model, x, trace, certificate))
     mu = result.mu
     family = model.family
     pearson = float(np.sum(model.weights * (model.y - mu) ** 2 / family.variance(mu)))
@@ -498,8 +500,27 @@ def assemble_glmm(model: GlmmModel, x: np.ndarray, trace: OptTrace, certificate:
         deviance_residuals=float(result.devres_sum),
         vcov_method=method,
         beta_internal=beta_int,
-        certificate=certificate,
+        derivatives=certificate,
     )
+
+
+def _shared_certificate(model: GlmmModel, x: np.ndarray, trace: OptTrace, cert: GlmmCertificate) -> Certificate:
+    """The GLMM certificate in the terms of the linear model's (:class:`lmmdx.engine.polish.Certificate`):
+    λ² = gᵀH⁻¹g over the free (θ, β), the curvature over the free θ, the θ elements held at 0."""
+    nt = model.ntheta
+    tau = decrement_tolerance(trace.fmin)
+    lam2 = cert.newton_decrement**2 if np.isfinite(cert.newton_decrement) else float("inf")
+    theta_rows = cert.free < nt
+    curvature = (float(np.linalg.eigvalsh(cert.hessian[np.ix_(theta_rows, theta_rows)])[0])
+                 if theta_rows.any() and np.all(np.isfinite(cert.hessian)) else float("nan"))
+    grad_theta = float(np.max(np.abs(cert.gradient[theta_rows]))) if theta_rows.any() else 0.0
+    held = tuple(int(i) for i in np.flatnonzero(model.layout.diagonal_mask() & (x[:nt] <= 0.0)))
+    boundary_ok = not np.any(cert.boundary_derivatives < -tau)
+    holds = bool(cert.positive_definite and lam2 <= tau and boundary_ok)
+    note = "" if holds else ("the Hessian over (θ, β) is not positive definite" if not cert.positive_definite
+                             else f"Newton decrement λ² = {lam2:.2g} above {tau:.2g}" if lam2 > tau
+                             else "a variance held at 0 would lower the criterion")
+    return Certificate(holds, lam2, tau, grad_theta, curvature, held, evaluations=trace.nevals, note=note)
 
 
 def _messages(model: GlmmModel, trace: OptTrace, singular: bool) -> list[str]:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .boundary import TermBoundary
 from .engine import OptTrace
+from .engine.polish import Certificate
 from .finding import FrozenMapping
 from .glmm_model import GlmmModel
 from .model import Model
@@ -23,8 +24,10 @@ if TYPE_CHECKING:
     from .inference.anova import AnovaTable
     from .inference.ddf import CoefTest, ContrastTest
     from .inference.intervals import Intervals
+    from .inference.profile import ProfileTrace
     from .invariance import InvarianceCheck
     from .remedy import RemedyReport
+    from .report.figures import FitPlots
 
 __all__ = ["ConditionalModes", "Correlation", "Fit", "FixedEffect", "InformationCriteria", "VarComp"]
 
@@ -142,7 +145,8 @@ class Fit(InformationCriteria):
     conditional_modes : tuple of ConditionalModes
     fitted, residuals : ndarray, shape (n,)
     converged : bool
-        The optimiser stopped on its tolerance.
+        The optimum is certified (:attr:`certificate` holds: Newton decrement below its
+        tolerance, no held parameter or direction of negative curvature lowers the criterion).
     singular : bool
         Some random-effects covariance matrix is rank deficient (a θ diagonal
         element below :data:`lmmdx.boundary.BOUNDARY_TOLERANCE`, lme4's 1e-4, on the internal scale).
@@ -206,6 +210,11 @@ class Fit(InformationCriteria):
         return self.nobs - self.npar
 
     @property
+    def certificate(self) -> Certificate | None:
+        """The certificate of the optimum (see :mod:`lmmdx.engine.polish`); None for fits made otherwise."""
+        return self.optimizer.certificate
+
+    @property
     def boundary(self) -> tuple[TermBoundary, ...]:
         """Per random-effects term (engine order): whether it is singular, which variances are
         zero and whether its correlations are at ±1 (see :mod:`lmmdx.boundary`)."""
@@ -241,6 +250,16 @@ class Fit(InformationCriteria):
             frame = pd.DataFrame(modes.values, index=list(modes.levels), columns=list(modes.columns))
             out[modes.group] = frame if modes.group not in out else out[modes.group].join(frame)
         return out
+
+    def conditional_variances(self) -> tuple[np.ndarray, ...]:
+        """Covariance of each level's random effects given the data (lme4's ``condVar``).
+
+        One array of shape (levels, k, k) per term, aligned with :attr:`conditional_modes`;
+        see :func:`lmmdx.inference.condvar.conditional_variances`.
+        """
+        from .inference.condvar import conditional_variances
+
+        return conditional_variances(self)
 
     def check_invariance(self, seed: int = 0) -> InvarianceCheck:
         """Refit this model written differently (rows permuted, terms reordered, covariates rescaled...).
@@ -282,6 +301,16 @@ class Fit(InformationCriteria):
         from .inference.intervals import confint
 
         return confint(self, method, level, **options)
+
+    def profile(self, level: float = 0.95, which: str | Sequence[str] | None = None) -> tuple[ProfileTrace, ...]:
+        """Profiles ζ of the ML deviance (lme4's ``profile``), each far enough for ``level``.
+
+        ``which``: parameter names as :meth:`confint` names them, ``"theta_"`` (the SDs,
+        correlations and σ) or ``"beta_"`` (the fixed effects); all by default.
+        """
+        from .inference.profile import profile
+
+        return profile(self, level, which if which is None or isinstance(which, str) else tuple(which))
 
     def simulate(self, nsim: int = 1, seed: int | np.random.Generator | None = None) -> np.ndarray:
         """Responses simulated from the fitted model, shape (nsim, n), in the design's row order."""
@@ -339,6 +368,36 @@ class Fit(InformationCriteria):
 
         return remedies(self, effects, **options)
 
+    @property
+    def plot(self) -> FitPlots:
+        """The figures of this fit, each a matplotlib Figure (needs ``lmmdx[report]``):
+        ``fit.plot.caterpillar()``, ``.residuals()``, ``.profile()``, ``.groups()``."""
+        from .report.figures import FitPlots
+
+        return FitPlots(self)
+
+    def report(self, path: str | None = None, invariance: bool = False, profile: bool | None = None) -> str:
+        """A self-contained HTML report: the fit, its diagnosis, the figures and the remedies.
+
+        Parameters
+        ----------
+        path : str, optional
+            Where to write it (the HTML is returned either way).
+        invariance : bool
+            Add the invariance self-test (:meth:`check_invariance`).
+        profile : bool, optional
+            Profile the variance parameters (default: up to
+            :data:`lmmdx.report.html.document.PROFILE_MAX_NOBS` observations).
+        """
+        from .report.html.document import write_report
+
+        return write_report(self, path, invariance=invariance, profile=profile)
+
+    def _repr_html_(self) -> str:
+        from .report.html.notebook import fit_cell
+
+        return fit_cell(self)
+
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"
         return f"<Fit {self.formula!r} ({kind}) objective={self.objective:.4f} nobs={self.nobs}>"
@@ -370,8 +429,9 @@ class GlmmFit(Fit):
         (the PIRLS factor of X given θ: singular fits).
     beta_internal : ndarray
         β on the internal (scaled) coordinates.
-    certificate : GlmmCertificate
-        Derivatives of the criterion at the optimum (see :mod:`lmmdx.glmm_fitting`).
+    derivatives : GlmmCertificate
+        Derivatives of the criterion at the optimum (see :mod:`lmmdx.glmm_fitting`); the same
+        facts in the linear model's terms are :attr:`certificate`.
     """
 
     family: str
@@ -382,7 +442,7 @@ class GlmmFit(Fit):
     deviance_residuals: float
     vcov_method: str
     beta_internal: np.ndarray
-    certificate: Any
+    derivatives: Any
 
     @property
     def glmm(self) -> GlmmModel:

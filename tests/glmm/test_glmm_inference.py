@@ -36,7 +36,7 @@ def test_profile_intervals_bracket_the_estimates_and_reach_the_level(cbpp):
     from lmmdx.inference.glmm import _profile_value
 
     x = np.concatenate([cbpp.theta_internal, cbpp.beta_internal])
-    warm = {"x": x, "u": cbpp.certificate.modes}
+    warm = {"x": x, "u": cbpp.derivatives.modes}
     dev = _profile_value(cbpp, 1, prof["period"].upper, cbpp.glmm.scaling.x_transform, warm)
     assert dev - cbpp.objective == pytest.approx(1.959964**2, abs=2e-3)
 

@@ -97,11 +97,12 @@ def _add_read_args(parser: argparse.ArgumentParser) -> None:
                        help="ignore everything after this character on a line, e.g. '#'")
 
 
-def _add_model_args(parser: argparse.ArgumentParser) -> None:
+def _add_model_args(parser: argparse.ArgumentParser, json: bool = True) -> None:
     parser.add_argument("data", help="CSV or Parquet file; - reads it from standard input")
     parser.add_argument("formula", help='lme4 formula, e.g. "y ~ x + (x | group)"')
     parser.add_argument("--ml", action="store_true", help="fit by maximum likelihood (default: REML)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    if json:
+        parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     _add_read_args(parser)
 
 
@@ -381,6 +382,37 @@ def _response_columns(patterns: str, columns: list[str], covariates: set[str]) -
     return list(dict.fromkeys(names))
 
 
+def _html_output(path: str) -> Any:
+    """The path of an HTML report, checked before any work; matplotlib must be installed."""
+    from pathlib import Path
+
+    from ..errors import DataError
+    from ..report.figures.canvas import require_matplotlib
+
+    file = Path(path)
+    if file.suffix.lower() not in {".html", ".htm"}:
+        raise DataError(f"cannot write {path}: the report must end in .html")
+    if file.is_dir():
+        raise DataError(f"cannot write {path}: it is a directory")
+    if not file.parent.is_dir():
+        raise DataError(f"cannot write {path}: no such folder {file.parent}")
+    require_matplotlib()
+    return file
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..report.html.document import write_report
+
+    out = _html_output(args.out)
+    result = _fit_from_args(args)
+    text = write_report(result, str(out), invariance=args.invariance, profile=args.profile,
+                        source=None if args.data == "-" else Path(args.data).name)
+    print(f"Wrote {out} ({len(text.encode()) / 1e3:,.0f} kB).")
+    return 0
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
     from ..batch import fit_many
     from ..batch.run import covariates, level_keys
@@ -391,6 +423,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from .progress import progress_bar
 
     out = check_output(args.out, [args.data], overwrite=args.overwrite, resume=args.resume)
+    page = None if args.report is None else _html_output(args.report)
     parsed = parse_formula(args.formula)
     key = "response" if args.by is None else args.by
     output = BatchOutput(out, key, {"formula": parsed.text, "reml": str(not args.ml).lower()}, args.resume,
@@ -430,6 +463,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         first = summary.errors[0][0] if summary.errors else "unknown"
         raise DataError(f"all {summary.n_fits:,} fits failed (e.g. {first}); their errors are in {out}: fix the "
                         "formula or the data")
+    if page is not None:
+        from ..report.html.batch import batch_page
+
+        page.write_text(batch_page(result), encoding="utf-8")
     resumed = f" ({len(skip & set(order)):,} kept from the earlier run)" if skip else ""
     if args.json:
         _print_json({**summary.to_dict(), "out": str(out), "rows_written": written, "resumed": len(skip & set(order)),
@@ -600,6 +637,7 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--workers", type=_counter(0), default=None, metavar="N",
                        help="worker processes (default and 0: one per CPU; never more than the CPUs)")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    batch.add_argument("--report", metavar="FILE.html", help="also write an HTML summary: finding codes, worst fits")
     batch.set_defaults(run=_cmd_batch)
     compare = sub.add_parser(
         "compare", help="likelihood-ratio test of two nested models, boundary-corrected (and bootstrap)"
@@ -633,6 +671,19 @@ def _parser() -> argparse.ArgumentParser:
                           help="also refit with rows permuted, terms reordered, covariates rescaled and levels "
                                "relabelled, and report any spread as a finding (code 'invariance')")
     diagnose.set_defaults(run=_cmd_diagnose)
+    report = sub.add_parser(
+        "report", help="write one self-contained HTML file: the fit, its diagnosis, the figures, the remedies",
+        description="Fit the model and write a self-contained HTML report (styles and figures inline; it opens "
+                    "without network access): lme4-style tables, the diagnosis with a traffic light, figures "
+                    "(per-group lines, caterpillar, residuals and QQ, profiles, rePCA, optimiser agreement) and "
+                    "the remedies with a forest plot. Needs matplotlib: pip install 'lmmdx[report]'.",
+    )
+    _add_model_args(report, json=False)
+    report.add_argument("-o", "--out", required=True, metavar="FILE.html", help="where to write the report")
+    report.add_argument("--invariance", action="store_true", help="add the invariance self-test")
+    report.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
+                        help="profile the variance parameters (default: up to 20,000 observations)")
+    report.set_defaults(run=_cmd_report)
     demo = sub.add_parser("demo", help="the bundled seed example, y ~ x + (x | group): fit (singular), diagnosis, remedies")
     demo.add_argument("--json", action="store_true", help="print the fit as JSON")
     demo.set_defaults(run=_cmd_demo)

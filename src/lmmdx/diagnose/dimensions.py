@@ -49,6 +49,8 @@ class TermPCA:
         Columns are the components of the correlation matrix (same order).
     supported : int
         Components with a share above 1e-6.
+    term : str
+        The term as written, e.g. ``(1 + x | group)``.
     """
 
     block: int
@@ -56,6 +58,13 @@ class TermPCA:
     proportions: np.ndarray
     loadings: np.ndarray
     supported: int
+    term: str = ""
+
+    @property
+    def variance_shares(self) -> np.ndarray:
+        """Share of each component in the sum of ``sdev²`` (lme4's ``summary(rePCA())``)."""
+        total = float(np.sum(self.sdev**2))
+        return self.sdev**2 / total if total > 0 else np.zeros_like(self.sdev)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +104,7 @@ def term_pca(fit: Fit, block: int) -> TermPCA:
     w, v = np.clip(w[::-1], 0.0, None), v[:, ::-1]
     total = float(w.sum()) if w.sum() > 0 else 1.0
     props = w / total
-    return TermPCA(block, sdev, props, v, int(np.sum(props > _COLLAPSED)))
+    return TermPCA(block, sdev, props, v, int(np.sum(props > _COLLAPSED)), fit.model.design.blocks[block].term.text)
 
 
 def _restricted(fit: Fit, fixed: np.ndarray) -> float:

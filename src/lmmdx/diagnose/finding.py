@@ -23,6 +23,9 @@ from .tables import FactorSupport, InformationSummary, OptimizerRun, VarianceCom
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from ..report.figures import DiagnosisPlots
+    from .dimensions import TermPCA
+
 __all__ = ["ACTIONS", "SEVERITIES", "Diagnosis", "Finding", "Remedy", "Severity", "severity_rank"]
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,8 @@ class Diagnosis:
         ``nobs - effective_df``.
     seconds : float
         Wall time of the diagnosis.
+    pca : tuple of TermPCA
+        Principal components of each term's covariance (lme4's ``rePCA``), engine order.
     """
 
     formula: str
@@ -72,6 +77,7 @@ class Diagnosis:
     effective_df: float | None
     residual_df: float | None
     seconds: float
+    pca: tuple[TermPCA, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "estimate_spread", frozen_mapping(self.estimate_spread))
@@ -117,6 +123,20 @@ class Diagnosis:
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``lmmdx diagnose --json`` prints."""
         return diagnosis_payload(self)
+
+    @property
+    def plot(self) -> DiagnosisPlots:
+        """The diagnosis's figures (matplotlib, needs ``lmmdx[report]``): ``diagnosis.plot()`` draws
+        them all; ``.pca()`` the rePCA variance shares, ``.optimizers()`` the optimiser-agreement runs."""
+        from ..report.figures import DiagnosisPlots
+        from .agreement import OBJECTIVE_AGREE
+
+        return DiagnosisPlots(self, OBJECTIVE_AGREE)
+
+    def _repr_html_(self) -> str:
+        from ..report.html.notebook import diagnosis_cell
+
+        return diagnosis_cell(self)
 
     def __repr__(self) -> str:
         return f"<Diagnosis {self.formula!r}: {self.status}, {len(self.findings)} findings>"

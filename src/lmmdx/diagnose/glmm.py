@@ -67,11 +67,11 @@ def _lme4_gradient(fit: GlmmFit, stopped: GlmmFit | None) -> list[Finding]:
     if stopped is None:
         return []
     model = fit.glmm
-    cert = fit.certificate
-    x = np.array(stopped.certificate.optimizer_x, dtype=np.float64)
+    cert = fit.derivatives
+    x = np.array(stopped.derivatives.optimizer_x, dtype=np.float64)
     nt = model.ntheta
     f = model.evaluator()
-    f.u = stopped.certificate.modes.copy()
+    f.u = stopped.derivatives.modes.copy()
     fx = f(x)
     if not np.isfinite(fx):
         return []
@@ -152,7 +152,7 @@ def _user_names(fit: GlmmFit) -> list[str]:
 
 
 def _convergence(fit: GlmmFit) -> list[Finding]:
-    cert = fit.certificate
+    cert = fit.derivatives
     out: list[Finding] = []
     if not fit.converged:
         out.append(Finding("optimizer_not_converged", "warning", (), {"status": fit.optimizer.status},
@@ -214,7 +214,7 @@ def _boundary(fit: GlmmFit, ctx: Context) -> list[Finding]:
 
 def _eigen(fit: GlmmFit) -> list[Finding]:
     """lme4's eigenvalue checks on its (user) scale, with the columns behind the largest eigenvalue."""
-    cert = fit.certificate
+    cert = fit.derivatives
     if not cert.positive_definite:
         return []
     model = fit.glmm
@@ -407,7 +407,7 @@ def _agreement(fit: GlmmFit, optimizers: tuple[str, ...]
     runs = [OptimizerRun(fit.optimizer.algorithm, "fit", fit.objective, fit.converged, fit.optimizer.nevals,
                          _estimates(fit), tuple(float(t) for t in fit.theta_internal))]
     # stage 2 again from where the fit's stage 2 started (stage 1's optimum when Newton ran)
-    start = np.array(fit.certificate.optimizer_x if fit.optimizer.status == "newton"
+    start = np.array(fit.derivatives.optimizer_x if fit.optimizer.status == "newton"
                      else fit.optimizer.x0, dtype=np.float64)
     refits: dict[str, GlmmFit] = {}
     for name in optimizers:

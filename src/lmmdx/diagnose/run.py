@@ -49,6 +49,7 @@ def _run(ctx: Context, started: float) -> Diagnosis:
         effective_df=edf,
         residual_df=None if edf is None or fit is None else fit.nobs - edf,
         seconds=time.perf_counter() - started,
+        pca=ctx.pca,
     )
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import nlopt
 import numpy as np
+
+if TYPE_CHECKING:
+    from .polish import Certificate
 
 __all__ = ["OPTIMIZERS", "OptTrace", "Tolerances", "chain", "minimize", "minimize_with_gradient"]
 
@@ -48,11 +52,15 @@ class OptTrace:
     status : str
         The backend's own return code.
     converged : bool
-        The backend stopped on a tolerance, not on an error or the evaluation limit.
+        The backend stopped on a tolerance, not on an error or the evaluation limit; in a
+        fit's record, the optimum's :class:`~lmmdx.engine.polish.Certificate` holds.
     evaluations : ndarray, shape (nevals, len(x) + 1)
         Every point evaluated and its value (last column).
     method : str or None
-        What actually ran when it differs from ``optimizer`` (e.g. ``"lbfgsb+bobyqa"``).
+        What actually ran when it differs from ``optimizer`` (e.g. ``"lbfgsb+bobyqa+newton"``).
+    certificate : Certificate or None
+        A fit's certificate of its optimum (what the Newton polish, snap and boundary
+        check did, and whether the optimum is certified); None for a bare minimisation.
     """
 
     optimizer: str
@@ -64,6 +72,7 @@ class OptTrace:
     converged: bool
     evaluations: np.ndarray
     method: str | None = None
+    certificate: Certificate | None = None
 
     @property
     def algorithm(self) -> str:

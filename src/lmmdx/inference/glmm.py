@@ -34,7 +34,7 @@ def glmm_wald_intervals(fit: GlmmFit, level: float = 0.95) -> Intervals:
         raise ValueError(f"level must be between 0 and 1, not {level}")
     z = float(stats.norm.ppf(0.5 + level / 2))
     out: list[Interval] = []
-    cert = fit.certificate
+    cert = fit.derivatives
     model = fit.glmm
     nt = model.ntheta
     inv = None
@@ -166,7 +166,7 @@ def glmm_profile_intervals(fit: GlmmFit, level: float = 0.95) -> Intervals:
     target = float(stats.norm.ppf(0.5 + level / 2))
     model = fit.glmm
     x_hat, a, _ = _profile_setup(fit)
-    warm = {"x": x_hat, "u": fit.certificate.modes}
+    warm = {"x": x_hat, "u": fit.derivatives.modes}
     best = fit.objective
     out: list[Interval] = []
     at = 0

@@ -180,7 +180,7 @@ class _Profiler:
                             rtol=4 * np.finfo(float).eps))
 
 
-def profile(fit: Fit, level: float = 0.95, which: tuple[str, ...] | None = None) -> tuple[ProfileTrace, ...]:
+def profile(fit: Fit, level: float = 0.95, which: str | tuple[str, ...] | None = None) -> tuple[ProfileTrace, ...]:
     """Profile every parameter (or those named in ``which``) far enough for ``level``.
 
     Parameters
@@ -188,19 +188,31 @@ def profile(fit: Fit, level: float = 0.95, which: tuple[str, ...] | None = None)
     fit : Fit
     level : float
         Confidence level whose limits are located.
-    which : tuple of str, optional
-        Parameter names (see :mod:`.parameters`); all by default.
+    which : str or tuple of str, optional
+        Parameter names (see :mod:`.parameters`) or one name, or as in lme4's ``profile``
+        ``"theta_"`` (the SDs, correlations and σ) or ``"beta_"`` (the fixed effects);
+        all by default.
     """
     with single_threaded():
         return _profile(fit, level, which)
 
 
-def _profile(fit: Fit, level: float, which: tuple[str, ...] | None) -> tuple[ProfileTrace, ...]:
+def _selected(par: Parameter, which: str | tuple[str, ...] | None) -> bool:
+    if which is None:
+        return True
+    if which == "theta_":
+        return par.kind != "beta"
+    if which == "beta_":
+        return par.kind == "beta"
+    return par.name in ((which,) if isinstance(which, str) else which)
+
+
+def _profile(fit: Fit, level: float, which: str | tuple[str, ...] | None) -> tuple[ProfileTrace, ...]:
     profiler = _Profiler(fit)
     z = float(special.ndtri(0.5 + level / 2.0))
     traces = []
     for par in profiler.params:
-        if which is not None and par.name not in which:
+        if not _selected(par, which):
             continue
         est = float(profiler.estimates[par.index])
         if not np.isfinite(est):  # a correlation beside a zero SD: undefined, nothing to profile

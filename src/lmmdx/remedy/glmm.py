@@ -113,7 +113,7 @@ def penalized_glmm(fit: GlmmFit, fixef_prior: bool = False) -> PenalizedGlmm:
     runs, best = [], None
     for name in ("bobyqa", "nelder_mead"):
         f = _Penalized(model, fixef_prior)
-        f.u = fit.certificate.modes.copy()
+        f.u = fit.derivatives.modes.copy()
         trace = minimize(f, x0, lower, name, Tolerances(ftol_abs=1e-9, xtol_abs=1e-8, initial_step=0.05))
         runs.append((name, float(trace.fmin), bool(trace.converged)))
         if best is None or trace.fmin < best[1].fmin:

@@ -13,6 +13,7 @@ from .structure import same_model
 if TYPE_CHECKING:
     from ..diagnose import Diagnosis
     from ..finding import Remedy
+    from ..report.figures import RemedyPlots
     from ..result import Fit
     from .fixed import OlsAlternative
     from .glmm import GlmAlternative, PenalizedGlmm
@@ -286,6 +287,18 @@ class RemedyReport:
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``lmmdx remedy --json`` prints."""
         return remedy_payload(self)
+
+    @property
+    def plot(self) -> RemedyPlots:
+        """The report's figures (matplotlib, needs ``lmmdx[report]``): ``report.plot.forest()``."""
+        from ..report.figures import RemedyPlots
+
+        return RemedyPlots(self)
+
+    def _repr_html_(self) -> str:
+        from ..report.html.notebook import remedy_cell
+
+        return remedy_cell(self)
 
     def __repr__(self) -> str:
         return (

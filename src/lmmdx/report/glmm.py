@@ -28,7 +28,7 @@ def glmm_payload(fit: GlmmFit, intervals: Intervals | None = None) -> dict[str, 
     for row, z, pv in zip(payload["fixed_effects"], fit.z_values, pvals, strict=True):
         row["z_value"] = clean(float(z))
         row["p_value"] = clean(float(pv))
-    cert = fit.certificate
+    cert = fit.derivatives
     payload.update(clean({
         "family": fit.family,
         "link": fit.link,

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from ..inference.lrt import Comparison
     from ..result import Fit
 
-__all__ = ["anova_payload", "clean", "comparison_payload", "diagnosis_payload", "fit_payload", "intervals_payload"]
+__all__ = ["anova_payload", "certificate_payload", "clean", "comparison_payload", "diagnosis_payload", "fit_payload",
+           "intervals_payload"]
 
 
 def clean(value: Any) -> Any:
@@ -140,8 +141,32 @@ def _base(fit: Fit, tests: Sequence[CoefTest] | None, check: WaldCheck | None) -
                 "status": fit.optimizer.status,
                 "evaluations": fit.optimizer.nevals,
             },
+            "certificate": certificate_payload(fit),
         }
     )
+
+
+def certificate_payload(fit: Fit) -> dict[str, Any] | None:
+    """The certificate of the fit's optimum (θ elements by lme4's names), or None."""
+    cert = fit.optimizer.certificate
+    if cert is None:
+        return None
+    names = fit.theta_names
+    return clean({
+        "holds": cert.holds,
+        "newton_decrement": cert.decrement,
+        "tolerance": cert.tolerance,
+        "projected_gradient": cert.projected_gradient,
+        "min_curvature": cert.min_curvature,
+        "held": [names[i] for i in cert.held],
+        "snapped": [names[i] for i in cert.snapped],
+        "released": [names[i] for i in cert.released],
+        "restarts": list(cert.restarts),
+        "newton_steps": cert.steps,
+        "hessians": cert.hessians,
+        "evaluations": cert.evaluations,
+        "note": cert.note,
+    })
 
 
 def _finding(f: Finding) -> dict[str, Any]:
@@ -191,5 +216,7 @@ def diagnosis_payload(d: Diagnosis) -> dict[str, Any]:
         "estimate_spread": dict(d.estimate_spread),
         "effective_df": d.effective_df,
         "residual_df": d.residual_df,
+        "pca": [{"term": c.term, "sdev": list(c.sdev), "variance_shares": list(c.variance_shares),
+                 "correlation_shares": list(c.proportions), "supported": c.supported} for c in d.pca],
         "seconds": d.seconds,
     })
