@@ -22,8 +22,6 @@ import pandas as pd
 
 __all__ = ["CASES", "Case"]
 
-#: Formulas that depend on the formula helper's bounded evaluation (issue 10 item 7, issue 12 item 3).
-FORMULA_EVALUATION = "bounded formula evaluation (formula allow-list) has not landed on main yet"
 #: Cases that depend on the determinism helper's evaluation caps of the diagnosis's optimisers.
 DIAGNOSE_BUDGETS = "the diagnosis's optimiser budgets (nlopt maxeval/maxtime) have not landed on main yet"
 
@@ -312,16 +310,17 @@ def _formula_cases() -> list[Case]:
         _formula("empty-lhs", "y ~ x + ( | g)", message="lmmdx"),
         _formula("deep-parentheses", deep, message="lmmdx"),
         _formula("long-formula", long),
-        _formula("300-random-terms", many_terms),
+        _formula("300-random-terms", many_terms, message="write each random effect once"),
         _formula("unknown-column", "y ~ w + (1 | g)", message="unknown column 'w'"),
         _formula("unknown-function", "y ~ foo(x) + (1 | g)", message="foo"),
-        _formula("power-tower", "y ~ I(9**9**9) + (1 | g)", xfail=FORMULA_EVALUATION),
-        _formula("r-power-tower", "y ~ I(9^9^9) + (1 | g)", xfail=FORMULA_EVALUATION),
-        _formula("nested-lists", "y ~ I([[[[[1]]]]]) + (1 | g)", xfail=FORMULA_EVALUATION),
+        _formula("power-tower", "y ~ I(9**9**9) + (1 | g)", message="lmmdx"),
+        _formula("r-power-tower", "y ~ I(9^9^9) + (1 | g)", message="lmmdx"),
+        _formula("nested-lists", "y ~ I([[[[[1]]]]]) + (1 | g)", message="lmmdx"),
         _formula("set-literal", "y ~ I({1, 2}) + (1 | g)"),
-        _formula("import", "y ~ I(__import__('os').system('touch pwned')) + (1 | g)", check=_no_file("pwned")),
+        _formula("import", "y ~ I(__import__('os').system('touch pwned')) + (1 | g)", check=_no_file("pwned"),
+                 message="__import__"),
         _formula("open", "y ~ I(open('written', 'w').write('x')) + (1 | g)", check=_no_file("written"),
-                 xfail=FORMULA_EVALUATION),
+                 message="open"),
         _formula("dunder", "y ~ I(x.__class__) + (1 | g)"),
         _formula("lambda", "y ~ I((lambda: 1)()) + (1 | g)"),
         _formula("in-operator", "y ~ x %in% g + (1 | g)"),
