@@ -77,7 +77,8 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+([eE][+-]?\d+)?\s*$")
-_SEPARATORS = {";": "';'", "\t": "a tab", "|": "'|'"}
+_SEPARATORS = {";": ("';'", "';'"), "\t": ("a tab", "tab"), "|": ("'|'", "'|'")}
+_EXCEL_SEP = re.compile(r"^\ufeff?sep=(.)\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +201,8 @@ def _decode_error(path: str, encoding: str, exc: UnicodeDecodeError) -> DataErro
     return DataError(f"{_label(path)} cannot be read as {encoding}{what}: give the file's encoding with --encoding")
 
 
-def _header(handle: IO[bytes], path: str, encoding: str, sep: str, options: ReadOptions) -> tuple[list[str], int]:
+def _header(handle: IO[bytes], path: str, encoding: str, sep: str, options: ReadOptions,
+            skip: int = 0) -> tuple[list[str], int]:
     """The header's names and the number of fields of the first data row (-1 when there is none)."""
     try:
         text = io.TextIOWrapper(handle, encoding=encoding, newline="")
@@ -208,10 +210,13 @@ def _header(handle: IO[bytes], path: str, encoding: str, sep: str, options: Read
         raise DataError(f"unknown encoding {encoding!r} given with --encoding: use e.g. utf-8, latin-1, cp1252, "
                         "utf-16") from None
     try:
-        lines = _logical_lines(text, options.comment)
+        lines = _logical_lines(text, options.comment, skip)
         reader = csv.reader(lines, delimiter=sep if len(sep) == 1 else ",")
         header = next(reader, None)
-        first = next(reader, None)
+        try:
+            first = next(reader, None)
+        except csv.Error:  # a long field in the first row: its count of fields is not needed
+            first = None
     except UnicodeDecodeError as exc:
         raise _decode_error(path, encoding, exc) from None
     except LookupError:
@@ -226,10 +231,12 @@ def _header(handle: IO[bytes], path: str, encoding: str, sep: str, options: Read
     return header, -1 if first is None else len(first)
 
 
-def _logical_lines(text: io.TextIOWrapper, comment: str | None) -> Iterable[str]:
-    """Lines of ``text`` without blank lines and (with ``comment``) without comment lines."""
+def _logical_lines(text: io.TextIOWrapper, comment: str | None, skip: int = 0) -> Iterable[str]:
+    """Lines of ``text`` after the first ``skip``, without blank lines and (with ``comment``) comment lines."""
     total = 0
-    for line in text:
+    for number, line in enumerate(text):
+        if number < skip:
+            continue
         total += len(line)
         if total > _MAX_HEADER:
             raise DataError(f"the first lines of the file are longer than {_MAX_HEADER // 2**20} MB")
@@ -243,12 +250,12 @@ def _logical_lines(text: io.TextIOWrapper, comment: str | None) -> Iterable[str]
 def _check_header(header: list[str], first_row: int, path: str, sep: str, options: ReadOptions) -> None:
     label = _label(path)
     if len(header) == 1 and options.sep is None:
-        for candidate, name in _SEPARATORS.items():
+        for candidate, (name, option) in _SEPARATORS.items():
             if candidate in header[0]:
                 decimal = " (and --decimal , if numbers are written 1,5)" if candidate == ";" else ""
                 shown = header[0] if len(header[0]) <= 60 else header[0][:57] + "..."
                 raise DataError(f"the header of {label} is a single column {shown!r}: its fields seem to be "
-                                f"separated by {name}, not commas; add --sep '{candidate}'{decimal}")
+                                f"separated by {name}, not commas; add --sep {option}{decimal}")
     if header[0].lstrip().startswith("#") and not options.comment and (len(header) == 1 or first_row not in
                                                                         (-1, len(header))):
         raise DataError(f"the first line of {label} starts with '#' and does not look like the header: if it is "
@@ -318,8 +325,10 @@ def _read_csv(handle: IO[bytes], path: str, encoding: str, options: ReadOptions,
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r} given with --encoding: use e.g. utf-8, latin-1, cp1252, "
                         "utf-16") from None
-    sep = _separator(options, path, first_line)
-    raw, first_row = _header(handle, path, encoding, sep, options)
+    directive = _EXCEL_SEP.match(first_line)  # Excel's "sep=;" line names the separator
+    sep = (options.sep or directive.group(1)) if directive else _separator(options, path, first_line)
+    skip = 1 if directive else 0
+    raw, first_row = _header(handle, path, encoding, sep, options, skip)
     handle.seek(0)
     _check_header(raw, first_row, path, sep, options)
     names = _unique_names(raw)
@@ -341,6 +350,7 @@ def _read_csv(handle: IO[bytes], path: str, encoding: str, options: ReadOptions,
             comment=options.comment,
             usecols=None if whole else positions,
             header=0,
+            skiprows=skip,
             engine="c" if len(sep) == 1 else "python",
             encoding_errors="strict",
         )
@@ -465,11 +475,11 @@ def check_output(path: str, inputs: Iterable[str] = (), overwrite: bool = False,
     if path == STDIN or not path:
         raise DataError("--out needs a file name ending in .parquet or .csv (standard output holds the summary)")
     file = Path(path)
-    if file.suffix.lower() not in _PARQUET | {".csv"}:
-        raise DataError(f"cannot write {path}: the output must end in .parquet or .csv")
     if file.is_dir():
         raise DataError(f"cannot write {path}: it is a directory; give a file name inside it, e.g. "
-                        f"{file / ('results' + file.suffix)}")
+                        f"{file / ('results' + (file.suffix or '.parquet'))}")
+    if file.suffix.lower() not in _PARQUET | {".csv"}:
+        raise DataError(f"cannot write {path}: the output must end in .parquet or .csv")
     target = os.path.realpath(file)
     for source in inputs:
         if source == STDIN:

@@ -729,6 +729,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
     if run is None:
         parser.print_help()
+        print("lmmdx: error: give a command, e.g. lmmdx fit DATA FORMULA (the list is above)", file=sys.stderr)
         return EXIT_ERROR
     from ..blas import single_threaded
     from ..errors import LmmdxError

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import DataError, FormulaError
 from ..formula.expr import Expr, Name
-from ..formula.terms import INTERCEPT, ModelFormula
+from ..formula.terms import INTERCEPT, ModelFormula, RandomTerm
 from .evaluate import Categorical, Evaluator, Numeric, Variable, columns_read, take
 from .exact import EXACT_FIT_SHARE, exact_fit_message, unexplained_share
 from .fixed import FixedEffects, fixed_effects
@@ -282,7 +282,7 @@ def build_design(
         share = unexplained_share(fixed.X, y if offset is None else y - offset, "(Intercept)" in fixed.names)
         if share is not None and share < EXACT_FIT_SHARE:
             raise DataError(exact_fit_message(label, share))
-    blocks = []
+    blocks: list[ReBlock] = []
     for term in formula.random:
         factor = grouping_factor(data, term.group)
         lhs = model_matrix(term.lhs, variables, n, f"random term {term.text}")
@@ -290,6 +290,7 @@ def build_design(
         if lhs.values.shape[1] == 0:
             raise FormulaError(f"the random term {term.text} has no columns")
         effects = tuple(INTERCEPT if a == 0 else term.lhs.terms[a - 1].label for a in lhs.assign)
+        _check_repeated(blocks, term, lhs.names)
         blocks.append(ReBlock(term, factor, lhs.names, lhs.values, effects))
     if check_identifiable:
         _check_levels(blocks, n, glmm=family is not None)
@@ -298,6 +299,19 @@ def build_design(
         y = y - offset
     return Design(formula, y, fixed, tuple(blocks), md.n_missing, data.index.to_numpy(), frame, offset, family,
                   weights)
+
+
+def _check_repeated(blocks: list[ReBlock], term: RandomTerm, names: tuple[str, ...]) -> None:
+    """Refuse a random effect given twice for one grouping factor (e.g. ``(1 | g) + (1 | g)``):
+    only the sum of its two variances is identifiable, and the optimiser would search a ridge."""
+    for block in blocks:
+        if block.term.group == term.group:
+            shared = [c for c in names if c in block.columns]
+            if shared:
+                raise FormulaError(
+                    f"the random terms {block.term.text} and {term.text} both give {term.group_name} a random "
+                    f"{shared[0]}: its variance cannot be split between them; write each random effect once"
+                )
 
 
 def _check_levels(blocks: list[ReBlock], n: int, glmm: bool = False) -> None:

@@ -110,6 +110,8 @@ class Solution:
     @property
     def vcov_beta(self) -> np.ndarray:
         """Covariance matrix of β̂, shape (p, p)."""
+        if self.lx.shape[0] == 0:  # no fixed effects (y ~ 0 + (1 | g)); LAPACK would complain on stdout
+            return np.zeros((0, 0))
         inv, info = lapack.dtrtri(self.lx, lower=1)
         if info != 0:
             return np.full_like(self.lx, np.nan)
