@@ -26,7 +26,14 @@ from .glmm import cluster_robust_glm, fixed_effects_glm, glm_effects, glmm_effec
 from .penalised import PenalizedFit, blme_penalty, fit_penalized
 from .refit import FitCache, Refit
 from .result import Candidate, EffectEstimate
-from .stepwise import Selection, TermTest, backward_elimination, maximal_feasible
+from .stepwise import (
+    Selection,
+    TermTest,
+    backward_elimination,
+    interest_variables,
+    maximal_feasible,
+    of_interest,
+)
 from .structure import Structure, structure_of
 
 __all__ = ["Strategies"]
@@ -54,6 +61,8 @@ class Strategies:
     ) -> None:
         self.fit, self.terms, self.select, self.alpha, self.thorough = fit, terms, select, alpha, thorough
         self.full = structure_of(fit.model.design.formula)
+        #: Random effects of the effects of interest: never dropped by a test (:mod:`.stepwise`).
+        self.keep = of_interest(self.full, interest_variables(fit.model.design, terms))
         self.cache = FitCache(fit)
         self.cache.seed(self.full, fit)
         #: ``map``-like function for the refits of one elimination step (a thread pool's when parallel).
@@ -118,7 +127,7 @@ class Strategies:
     # -- (d) then (c) ----------------------------------------------------------------------
     def stepwise(self) -> list[Candidate]:
         """(d) The maximal feasible structure, and (c) backward elimination from it."""
-        feasible = maximal_feasible(self.full, self.cache)
+        feasible = maximal_feasible(self.full, self.cache, self.keep)
         lines = "; ".join(t.describe() for t in feasible.tests)
         out = [self._selected("maximal_feasible", feasible,
                               "largest structure in formula order that converges without a singular fit "
@@ -128,7 +137,8 @@ class Strategies:
             out.append(self._selected(name, feasible, "no structure to eliminate from: " + lines))
             return out
         criterion: Literal["lrt", "aic"] = "aic" if self.select == "aic" else "lrt"
-        chosen = backward_elimination(feasible.structure, self.cache, criterion, self.alpha, self.mapper)
+        chosen = backward_elimination(feasible.structure, self.cache, criterion, self.alpha, self.mapper,
+                                      self.keep)
         rule = (f"boundary-corrected LRT at α = {self.alpha:g} (Matuschek et al. 2017)" if criterion == "lrt"
                 else "AIC")
         steps = "; ".join(t.describe() for t in chosen.tests) or "no random effect can be dropped"
