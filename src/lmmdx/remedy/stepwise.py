@@ -38,7 +38,6 @@ import numpy as np
 from ..design import Design
 from ..design.terms import fixed_terms
 from ..errors import LmmdxError
-from ..fitting import SINGULAR_TOLERANCE
 from ..inference.lrt import compare
 from .refit import FitCache, Refit, feasible
 from .structure import INTERCEPT, CovBlock, Structure, parameter_name
@@ -205,8 +204,8 @@ def _at_zero(refit: Refit, group: str, effect: str) -> bool:
 
     Blocks of one grouping factor keep their formula order in the design (its terms are
     sorted stably by number of levels), so the design blocks of ``group`` pair up with the
-    structure's; the block's variance is zero when its relative factor is on the boundary
-    (``fitting.SINGULAR_TOLERANCE``, the fit's own ``singular`` test).
+    structure's; "at zero" is :mod:`lmmdx.boundary`'s (every column of the block has a
+    zero variance).
     """
     fit = refit.fit
     if fit is None:
@@ -215,11 +214,11 @@ def _at_zero(refit: Refit, group: str, effect: str) -> bool:
     design_blocks = [i for i, b in enumerate(fit.model.design.blocks) if b.group == group]
     if len(mine) != len(design_blocks):
         return False
-    layout = fit.model.deviance.layout
-    factors = layout.factors(np.asarray(fit.theta_internal))
+    where = fit.model.boundary(np.asarray(fit.theta_internal))
     for block, index in zip(mine, design_blocks, strict=True):
         if block.effects == (effect,):
-            return bool(np.all(np.diag(factors[index]) < SINGULAR_TOLERANCE))
+            k = fit.model.design.blocks[index].k
+            return len(where[index].zero_effects) == k
     return False
 
 
