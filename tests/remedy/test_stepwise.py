@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+import pandas as pd
 import pytest
 import scipy.stats
 from support import REFERENCE, load
@@ -155,3 +157,31 @@ def test_backward_elimination_keeps_the_slope_of_the_effect_of_interest():
     # every slope of interest: nothing is dropped
     both = of_interest(full, interest_variables(fit.model.design, ["x", "z"]))
     assert backward_elimination(full, cache, keep=both).structure == full
+
+
+def _equal_slopes() -> pd.DataFrame:
+    """The seed design with a response whose least-squares slope on x is 0.2 in every group.
+
+    The noise is a fixed sequence with its within-group projection on (1, x) removed, so the
+    between-group variance of the slopes is exactly zero: its REML estimate is on the boundary.
+    """
+    data = load("seed_example.csv")
+    noise = np.sin(np.arange(len(data)) * 1.7)
+    for g in data.group.unique():
+        rows = (data.group == g).to_numpy()
+        basis = np.column_stack([np.ones(rows.sum()), data.x[rows]])
+        noise[rows] -= basis @ np.linalg.lstsq(basis, noise[rows], rcond=None)[0]
+    return data.assign(y=0.5 * data.group + 0.2 * data.x + noise)
+
+
+def test_a_slope_of_interest_whose_variance_is_zero_leaves_the_model():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = lmmdx.fit("y ~ x + (x | group)", _equal_slopes())
+    cache = FitCache(fit)
+    cache.seed(structure_of(fit.formula), fit)
+    chosen = maximal_feasible(structure_of(fit.formula), cache, {("group", "x")})
+    assert chosen.structure is not None and chosen.structure.formula == "y ~ x + (1 | group)"
+    slope = chosen.tests[-1]
+    assert (slope.parameter, slope.action, slope.of_interest, slope.at_zero) == ("group: x", "dropped", True, True)
+    assert not slope.unsafe_drop and "variance is estimated at zero" in slope.note
