@@ -86,6 +86,89 @@ class _RestInverse:
         return out
 
 
+def _inverse_parts(
+    dev: ProfiledDeviance, lr: np.ndarray, nr: int, full_theta: np.ndarray, factors: list[np.ndarray]
+) -> tuple[np.ndarray | None, list[np.ndarray]]:
+    """``Gⱼ = Vⱼᵀ Q Vⱼ`` of every level (ℓ₁, k₁, k₁) with ``Q = Λ_R S_R⁻¹ Λ_Rᵀ``, and the sums of
+    the diagonal blocks of ``S_R⁻¹`` over each rest term's levels, from the whole inverse
+    (the cells and pairs ways); None when it fails."""
+    schur, segments = dev._schur, dev._segments
+    k1, l1 = dev.blocks.sizes[0], dev.blocks.levels[0]
+    cell_values = np.zeros(schur.cells.size)
+    inverse = _RestInverse(lr, nr, dev.dense_threads) if nr else None
+    if inverse is not None:
+        if inverse.failed:
+            return None, []
+        if schur.every_cell:  # Q = Λ_R S_R⁻¹ Λ_Rᵀ as a whole matrix
+            full = inverse.dense()
+            if dev._scalar_rest:
+                lam = np.append(full_theta, 1.0)[dev._lam_index][:nr]
+                full *= lam[:, None]
+                full *= lam[None, :]
+            else:
+                _sandwich(full, segments, factors[1:])
+            q_matrix = cell_values.reshape(dev.m, dev.m)
+            q_matrix[:nr, :nr] = full
+        else:
+            inside = (schur.cell_rows < nr) & (schur.cell_cols < nr)
+            rows_in, cols_in = schur.cell_rows[inside], schur.cell_cols[inside]
+            if dev._scalar_rest:
+                lam = np.append(full_theta, 1.0)[dev._lam_index]
+                cell_values[inside] = inverse.entries(rows_in, cols_in) * lam[rows_in] * lam[cols_in]
+            else:
+                full = inverse.dense()
+                _sandwich(full, segments, factors[1:])
+                cell_values[inside] = full[rows_in, cols_in]
+    rows, cols = packed_pairs(k1)
+    with dev.dense_threads():
+        adjoint = schur.adjoint(cell_values)
+    g_packed = adjoint.reshape(rows.size, l1) / np.where(rows == cols, 1.0, 2.0)[:, None]
+    g = np.zeros((l1, k1, k1))
+    g[:, rows, cols] = g_packed.T
+    g[:, cols, rows] = g_packed.T
+    rest = []
+    for at, nlev, k in segments:
+        assert inverse is not None  # segments lie inside the rest block, so nr > 0
+        rest.append(inverse.sum_diagonal_blocks(at, nlev, k))
+    return g, rest
+
+
+def _dense_inverse_parts(
+    dev: ProfiledDeviance, lr: np.ndarray, nr: int, full_theta: np.ndarray, factors: list[np.ndarray]
+) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """As :func:`_inverse_parts` for the dense way: ``L_R⁻¹`` (``dtrtri``) and ``L_R⁻¹W̃`` (``dtrmm``).
+
+    ``S_R = L_R L_Rᵀ`` is the leading block of the factored rest block, so ``S_R⁻¹ = L_R⁻ᵀL_R⁻¹``
+    and the diagonal blocks of ``S_R⁻¹`` are products of columns of ``L_R⁻¹``.
+    """
+    from scipy.linalg.blas import dtrmm
+
+    schur, segments = dev._schur, dev._segments
+    k1, l1 = dev.blocks.sizes[0], dev.blocks.levels[0]
+    assert schur.wt is not None
+    # the upper factor U_R = L_Rᵀ, Fortran-ordered; U_R⁻¹ = L_R⁻ᵀ (lr's other triangle is garbage)
+    uinv, info = lapack.dtrtri(np.array(lr[:nr, :nr].T, order="F"), lower=0)
+    if info != 0:
+        return None
+    uinv = np.triu(uinv)
+    if dev._scalar_rest:
+        lam = np.append(full_theta, 1.0)[dev._lam_index][:nr]
+        wt = schur.wt[:, :nr] * lam[None, :]
+    else:
+        wt = schur.wt.copy()
+        dev._scale_columns(wt, full_theta)
+        wt = wt[:, :nr]
+    # Y = L_R⁻¹ W̃ = U_R⁻ᵀ W̃, with W̃ = wtᵀ (nr × ℓ₁k₁, Fortran-ordered view of the C-ordered wt)
+    y = dtrmm(1.0, uinv, np.ascontiguousarray(wt).T, side=0, lower=0, trans_a=1, overwrite_b=1)
+    y3 = y.T.reshape(l1, k1, nr)  # (ℓ₁, k₁, nr): the columns of Y of each level
+    g = np.einsum("jar,jbr->jab", y3, y3) if k1 > 1 else np.einsum("jar,jar->j", y3, y3).reshape(l1, 1, 1)
+    rest = []
+    for at, nlev, k in segments:
+        rows = uinv[at : at + nlev * k].reshape(nlev, k, nr)  # rows of U_R⁻¹ = columns of L_R⁻¹
+        rest.append(np.einsum("jar,jbr->ab", rows, rows))
+    return g, rest
+
+
 def _triangular_inverse(t: np.ndarray) -> np.ndarray:
     """Inverse of a lower-triangular factor with a non-zero diagonal (closed form up to 2 × 2)."""
     if t.shape[0] == 1:
@@ -123,52 +206,28 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
     dinv = dev.first_term_inverse(factors[0])
     u, beta = dev.conditional_modes(lr, factors, dinv)
     blocks = dev.blocks
-    k1, l1 = blocks.sizes[0], blocks.levels[0]
     t1 = factors[0]
     segments = dev._segments
 
     # Ω⁻¹ on the rest block (random effects, and X for REML): S_R⁻¹, the inverse of the leading
-    # nr × nr block of the factored rest block, read off the inverse of the whole block, in place
+    # nr × nr block of the factored rest block
     nr = q + p if reml else q
     schur = dev._schur
-    cell_values = np.zeros(schur.cells.size)
-    inverse = _RestInverse(lr, nr, dev.dense_threads) if nr else None
-    if inverse is not None:
-        if inverse.failed:
+    if schur.mode == "dense" and nr:
+        # Gⱼ = W̃ⱼᵀ S_R⁻¹ W̃ⱼ = (L_R⁻¹W̃ⱼ)ᵀ(L_R⁻¹W̃ⱼ) with W̃ = Λ_RᵀRᵀZ₁: one triangular inverse
+        # and one triangular product instead of the whole inverse and a dense product
+        with dev.dense_threads():
+            dense = _dense_inverse_parts(dev, lr, nr, full_theta, factors)
+        if dense is None:
             return value, np.full(theta.size, np.nan)
-        if schur.every_cell:  # Q = Λ_R S_R⁻¹ Λ_Rᵀ as a whole matrix
-            full = inverse.dense()
-            if dev._scalar_rest:
-                lam = np.append(full_theta, 1.0)[dev._lam_index][:nr]
-                full *= lam[:, None]
-                full *= lam[None, :]
-            else:
-                _sandwich(full, segments, factors[1:])
-            q_matrix = cell_values.reshape(dev.m, dev.m)
-            q_matrix[:nr, :nr] = full
-        else:
-            inside = (schur.cell_rows < nr) & (schur.cell_cols < nr)
-            rows_in, cols_in = schur.cell_rows[inside], schur.cell_cols[inside]
-            if dev._scalar_rest:
-                lam = np.append(full_theta, 1.0)[dev._lam_index]
-                cell_values[inside] = inverse.entries(rows_in, cols_in) * lam[rows_in] * lam[cols_in]
-            else:
-                full = inverse.dense()
-                _sandwich(full, segments, factors[1:])
-                cell_values[inside] = full[rows_in, cols_in]
-    # first term: C̄₁ = Σⱼ Dⱼ⁻¹ + Dⱼ⁻¹ T₁ᵀ Gⱼ T₁ Dⱼ⁻¹ with Gⱼ = Vⱼᵀ Q Vⱼ
-    rows, cols = packed_pairs(k1)
-    with dev.dense_threads():
-        adjoint = schur.adjoint(cell_values)
-    g_packed = adjoint.reshape(rows.size, l1) / np.where(rows == cols, 1.0, 2.0)[:, None]
-    g = np.zeros((l1, k1, k1))
-    g[:, rows, cols] = g_packed.T
-    g[:, cols, rows] = g_packed.T
+        g, rest_blocks = dense
+    else:
+        parts_or_none, rest_blocks = _inverse_parts(dev, lr, nr, full_theta, factors)
+        if parts_or_none is None:
+            return value, np.full(theta.size, np.nan)
+        g = parts_or_none
     half = t1 @ dinv  # Tⱼ = T₁ Dⱼ⁻¹: Dⱼ⁻¹ T₁ᵀ Gⱼ T₁ Dⱼ⁻¹ = Tⱼᵀ Gⱼ Tⱼ
-    c_bar = [dinv.sum(axis=0) + np.einsum("jba,jbc,jcd->ad", half, g, half, optimize=False)]
-    for at, nlev, k in segments:
-        assert inverse is not None  # segments lie inside the rest block, so nr > 0
-        c_bar.append(inverse.sum_diagonal_blocks(at, nlev, k))
+    c_bar = [dinv.sum(axis=0) + np.einsum("jba,jbc,jcd->ad", half, g, half, optimize=False), *rest_blocks]
 
     # Zᵀ res per term, from the blocks: Zᵀ(y − Xβ) − ZᵀZ b
     b = [ui @ t.T for ui, t in zip(u, factors, strict=True)]
