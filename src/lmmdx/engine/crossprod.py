@@ -161,6 +161,13 @@ def _pair_sums(left: TermData, right: TermData) -> tuple[np.ndarray, np.ndarray,
     return rows, cols, sums
 
 
+def _dense_csc(matrix: np.ndarray) -> sp.csc_array:
+    """A dense (r, c) matrix as CSC with every entry stored (built from its parts, not searched)."""
+    r, c = matrix.shape
+    indptr = np.arange(0, r * c + 1, r, dtype=np.int64)
+    return sp.csc_array((matrix.T.ravel(), np.tile(np.arange(r, dtype=np.int64), c), indptr), shape=(r, c))
+
+
 def cross_products_bytes(n: int, p: int, sizes: Sequence[int], levels: Sequence[int]) -> float:
     """Peak memory of :func:`cross_products` (and of the scaled copies it is given), in bytes.
 
@@ -205,7 +212,7 @@ def cross_products(y: np.ndarray, X: np.ndarray, terms: Sequence[TermData]) -> B
     top = dense.T @ dense
     members = tuple(t.sizes for t in terms)
     if len(terms) == 1:
-        return Blocks(n, p, (l1,), (k1,), a11, sp.csc_array(dense_rows), np.ascontiguousarray(top), members)
+        return Blocks(n, p, (l1,), (k1,), a11, _dense_csc(dense_rows), np.ascontiguousarray(top), members)
     rest = terms[1:]
     sizes = [t.values.shape[1] * t.nlevels for t in rest]
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)

@@ -35,6 +35,8 @@ __all__ = ["DevianceParts", "ProfiledDeviance", "Solution", "criterion", "criter
 _LOG_2PI = float(np.log(2.0 * np.pi))
 #: RᵀZ₁ with at most this many entries is kept dense for the solves and the gradient.
 _DENSE_A21_LIMIT = 200_000
+#: X's rows of RᵀZ₁ (single-block models) are kept dense, transposed, up to this many entries.
+_DENSE_LEAD_LIMIT = 4_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,13 @@ class ProfiledDeviance:
         else:
             self.a21 = sp.csr_array(a21)
         self._diag_rest = np.arange(self.q_rest) * (self.m + 1)
+        #: With a single block, X's rows of RᵀZ₁ transposed (ℓ₁k₁, m − 1), dense: the gradient's
+        #: ``Vⱼᵀ S_X⁻¹ Vⱼ`` come from one triangular product with them
+        self.lead_t: np.ndarray | None = None
+        if not self._segments and self.m > 1 and (self.m - 1) * a21.shape[1] <= _DENSE_LEAD_LIMIT:
+            lead = self.a21[: self.m - 1]
+            dense_lead = lead.toarray() if isinstance(lead, sp.csr_array) else np.asarray(lead)
+            self.lead_t = np.ascontiguousarray(dense_lead.T)
 
     def engine_theta(self, theta: np.ndarray) -> np.ndarray:
         """θ of the engine's blocks (full lower triangles; zeros between members of a block)."""
@@ -215,18 +224,21 @@ class ProfiledDeviance:
 
     def first_term_inverse(self, t1: np.ndarray) -> np.ndarray:
         """``Dⱼ⁻¹ = (T₁ᵀ(Z₁ᵀZ₁)ⱼT₁ + I)⁻¹`` of every level, shape (ℓ₁, k₁, k₁); closed form for k₁ ≤ 2."""
-        dmat = t1.T @ self.blocks.a11 @ t1
         k = t1.shape[0]
+        a = self._a11_packed
         if k == 1:
-            return 1.0 / (dmat + 1.0)
+            return (1.0 / (float(t1[0, 0]) ** 2 * a[0] + 1.0)).reshape(-1, 1, 1)
         if k == 2:
-            d00, d01, d11 = dmat[:, 0, 0] + 1.0, dmat[:, 0, 1], dmat[:, 1, 1] + 1.0
-            det = d00 * d11 - d01 * d01
-            inv = np.empty_like(dmat)
-            inv[:, 0, 0], inv[:, 1, 1] = d11 / det, d00 / det
-            inv[:, 0, 1] = inv[:, 1, 0] = -d01 / det
+            # packed (00, 10, 11) of D = T₁ᵀAT₁ + I from the packed A, as in _first_term
+            t0, t1_, t2 = float(t1[0, 0]), float(t1[1, 0]), float(t1[1, 1])
+            d = np.array([[t0 * t0, 2 * t0 * t1_, t1_ * t1_], [0.0, t0 * t2, t1_ * t2], [0.0, 0.0, t2 * t2]]) @ a
+            d += self._eye2
+            det = d[0] * d[2] - d[1] * d[1]
+            inv = np.empty((a.shape[1], 2, 2))
+            inv[:, 0, 0], inv[:, 1, 1] = d[2] / det, d[0] / det
+            inv[:, 0, 1] = inv[:, 1, 0] = -d[1] / det
             return inv
-        return np.linalg.inv(dmat + np.eye(k))
+        return np.linalg.inv(t1.T @ self.blocks.a11 @ t1 + np.eye(k))
 
     # -- the rest block -------------------------------------------------------------------
     def _rest_block(self, theta: np.ndarray, packed: np.ndarray) -> np.ndarray:

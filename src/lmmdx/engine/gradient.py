@@ -136,7 +136,8 @@ def _inverse_parts(
 def _dense_inverse_parts(
     dev: ProfiledDeviance, lr: np.ndarray, nr: int, full_theta: np.ndarray, factors: list[np.ndarray]
 ) -> tuple[np.ndarray, list[np.ndarray]] | None:
-    """As :func:`_inverse_parts` for the dense way: ``L_R⁻¹`` (``dtrtri``) and ``L_R⁻¹W̃`` (``dtrmm``).
+    """As :func:`_inverse_parts` for the dense way, and for a single block (X's rows of ``RᵀZ₁``):
+    ``L_R⁻¹`` (``dtrtri``) and ``L_R⁻¹W̃`` (``dtrmm``).
 
     ``S_R = L_R L_Rᵀ`` is the leading block of the factored rest block, so ``S_R⁻¹ = L_R⁻ᵀL_R⁻¹``
     and the diagonal blocks of ``S_R⁻¹`` are products of columns of ``L_R⁻¹``.
@@ -145,13 +146,15 @@ def _dense_inverse_parts(
 
     schur, segments = dev._schur, dev._segments
     k1, l1 = dev.blocks.sizes[0], dev.blocks.levels[0]
-    assert schur.wt is not None
     # the upper factor U_R = L_Rᵀ, Fortran-ordered; U_R⁻¹ = L_R⁻ᵀ (lr's other triangle is garbage)
     uinv, info = lapack.dtrtri(np.array(lr[:nr, :nr].T, order="F"), lower=0)
     if info != 0:
         return None
     uinv = np.triu(uinv)
-    if dev._scalar_rest:
+    if schur.wt is None:  # a single block: the leading rows are X's, not scaled by Λ
+        assert dev.lead_t is not None
+        wt = dev.lead_t[:, :nr]
+    elif dev._scalar_rest:
         lam = np.append(full_theta, 1.0)[dev._lam_index][:nr]
         wt = schur.wt[:, :nr] * lam[None, :]
     else:
@@ -159,7 +162,7 @@ def _dense_inverse_parts(
         dev._scale_columns(wt, full_theta)
         wt = wt[:, :nr]
     # Y = L_R⁻¹ W̃ = U_R⁻ᵀ W̃, with W̃ = wtᵀ (nr × ℓ₁k₁, Fortran-ordered view of the C-ordered wt)
-    y = dtrmm(1.0, uinv, np.ascontiguousarray(wt).T, side=0, lower=0, trans_a=1, overwrite_b=1)
+    y = dtrmm(1.0, uinv, np.array(wt.T, order="F"), side=0, lower=0, trans_a=1, overwrite_b=1)
     y3 = y.T.reshape(l1, k1, nr)  # (ℓ₁, k₁, nr): the columns of Y of each level
     g = np.einsum("jar,jbr->jab", y3, y3) if k1 > 1 else np.einsum("jar,jar->j", y3, y3).reshape(l1, 1, 1)
     rest = []
@@ -213,7 +216,7 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
     # nr × nr block of the factored rest block
     nr = q + p if reml else q
     schur = dev._schur
-    if schur.mode == "dense" and nr:
+    if nr and (schur.mode == "dense" or dev.lead_t is not None):
         # Gⱼ = W̃ⱼᵀ S_R⁻¹ W̃ⱼ = (L_R⁻¹W̃ⱼ)ᵀ(L_R⁻¹W̃ⱼ) with W̃ = Λ_RᵀRᵀZ₁: one triangular inverse
         # and one triangular product instead of the whole inverse and a dense product
         with dev.dense_threads():
@@ -227,7 +230,7 @@ def value_and_gradient(dev: ProfiledDeviance, theta: np.ndarray, reml: bool) -> 
             return value, np.full(theta.size, np.nan)
         g = parts_or_none
     half = t1 @ dinv  # Tⱼ = T₁ Dⱼ⁻¹: Dⱼ⁻¹ T₁ᵀ Gⱼ T₁ Dⱼ⁻¹ = Tⱼᵀ Gⱼ Tⱼ
-    c_bar = [dinv.sum(axis=0) + np.einsum("jba,jbc,jcd->ad", half, g, half, optimize=False), *rest_blocks]
+    c_bar = [dinv.sum(axis=0) + (half.transpose(0, 2, 1) @ g @ half).sum(axis=0), *rest_blocks]
 
     # Zᵀ res per term, from the blocks: Zᵀ(y − Xβ) − ZᵀZ b
     b = [ui @ t.T for ui, t in zip(u, factors, strict=True)]
