@@ -152,14 +152,17 @@ def _formula_columns(formulas: Iterable[Any], names: list[str], response: bool =
 
     With ``response=False`` the formulas' responses are left out (a batch replaces them).
     """
-    from ..batch.run import covariates
     from ..design import used_columns
 
     header = _header_frame(names)
     used: list[str] = []
     for formula in formulas:
-        columns = (used_columns(formula, header) if response
-                   else sorted(covariates(formula, header), key=names.index))
+        if response:
+            columns = used_columns(formula, header)
+        else:  # a batch's covariates: the batch package only then (its import costs a fit's start-up)
+            from ..batch.run import covariates
+
+            columns = sorted(covariates(formula, header), key=names.index)
         used += [c for c in columns if c not in used]
     return used
 
