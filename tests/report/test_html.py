@@ -87,13 +87,22 @@ def test_the_profile_intervals_are_listed(parts, page):
 
 
 def test_large_fits_skip_the_profiles_and_say_so(monkeypatch):
+    limit = document.PROFILE_MAX_NOBS
+    assert document.profiles_wanted(limit, None) and not document.profiles_wanted(limit + 1, None)
+    assert document.profiles_wanted(limit + 1, True) and not document.profiles_wanted(10, False)
     monkeypatch.setattr(document, "PROFILE_MAX_NOBS", 100)
     small = document.collect(seed_fit())
     assert small.profiles is None and "160 observations" in small.notes["profiles"]
     text = document.render(small)
     assert 'id="fig-profile"' not in text and "Profiles not computed" in text
-    forced = document.collect(seed_fit(), profile=True)
-    assert forced.profiles is not None
+
+
+def test_figures_show_themselves_in_a_notebook():
+    from matplotlib.figure import Figure
+
+    fig = seed_fit().plot.residuals()
+    assert isinstance(fig, Figure)
+    assert fig._repr_svg_().startswith("<svg")
 
 
 def test_notebook_cells():

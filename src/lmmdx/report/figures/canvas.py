@@ -95,11 +95,15 @@ def styled(draw: Callable[P, R]) -> Callable[P, R]:
 
 
 def new_figure(width: float, height: float) -> Figure:
-    """An empty figure of ``width`` × ``height`` inches with constrained layout."""
-    require_matplotlib()
-    from matplotlib.figure import Figure
+    """An empty figure of ``width`` × ``height`` inches with constrained layout.
 
-    return Figure(figsize=(width, height), layout="constrained")
+    A :class:`matplotlib.figure.Figure` that also shows itself in a notebook (as SVG) when
+    pyplot was never imported (no inline backend has registered a display for it then).
+    """
+    require_matplotlib()
+    from .notebook import NotebookFigure
+
+    return NotebookFigure(figsize=(width, height), layout="constrained")
 
 
 _PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)

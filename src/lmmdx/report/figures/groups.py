@@ -182,6 +182,9 @@ def group_figure(data: GroupPanels) -> Figure:
             ax.hlines(panel.pooled[0], i - 0.35, i + 0.35, color=POOLED, linewidth=1.2, linestyle="--")
         ax.set_xticks(range(len(data.panels)), [p.level for p in data.panels], rotation=90)
         ax.set_ylabel("response")
+        fig.legend(handles=[ax.collections[0], ax.collections[1]],
+                   labels=["model, this level (mean fitted value)", "pooled least squares"],
+                   loc="outside lower center", ncols=2)
         fig.suptitle(_title(data), x=0.01, ha="left", fontsize=9)
         return fig
     ncols = min(len(data.panels), 4)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ...remedy import RemedyReport
     from ...result import Fit
 
-__all__ = ["PROFILE_MAX_NOBS", "ReportParts", "collect", "render", "write_report"]
+__all__ = ["PROFILE_MAX_NOBS", "ReportParts", "collect", "profiles_wanted", "render", "write_report"]
 
 #: Profiles are computed by default up to this many observations (each point of a profile is a
 #: refit of the model; beyond, ``profile=True`` asks for them).
@@ -73,6 +73,11 @@ class ReportParts:
     source: str | None = None
 
 
+def profiles_wanted(nobs: int, profile: bool | None) -> bool:
+    """Whether the report profiles the variance parameters: as asked, else up to :data:`PROFILE_MAX_NOBS`."""
+    return nobs <= PROFILE_MAX_NOBS if profile is None else bool(profile)
+
+
 def collect(fit: Fit, invariance: bool = False, profile: bool | None = None, source: str | None = None) -> ReportParts:
     """Compute the parts of the report (the diagnosis, remedies, profiles, invariance check).
 
@@ -110,7 +115,7 @@ def collect(fit: Fit, invariance: bool = False, profile: bool | None = None, sou
     if check is not None:
         diagnosis = diagnosis.with_findings(check.findings)
     remedies = timed("remedies", fit.remedies)
-    wanted = fit.nobs <= PROFILE_MAX_NOBS if profile is None else profile
+    wanted = profiles_wanted(fit.nobs, profile)
     traces = timed("profiles", lambda: fit.profile(0.95, "theta_")) if wanted else None
     if not wanted:
         notes["profiles"] = (f"not computed: each point of a profile is a refit, and this fit has {fit.nobs:,} "
