@@ -22,8 +22,6 @@ import pandas as pd
 
 __all__ = ["CASES", "Case"]
 
-#: Cases that depend on the determinism helper's evaluation caps of the diagnosis's optimisers.
-DIAGNOSE_BUDGETS = "the diagnosis's optimiser budgets (nlopt maxeval/maxtime) have not landed on main yet"
 
 
 @dataclass(frozen=True)
@@ -228,7 +226,7 @@ def _data_cases() -> list[Case]:
         Case("data", "exact-remedy", ("remedy", "{data.csv}", FS, "--json"), {"data.csv": _exact()}, codes=(2,)),
         _fit("exact-with-groups", _exact(group=True), F),
         Case("data", "exact-with-groups-diagnose", ("diagnose", "{data.csv}", FS, "--json"),
-             {"data.csv": _exact(group=True)}, xfail=DIAGNOSE_BUDGETS),
+             {"data.csv": _exact(group=True)}),
         _fit("three-rows-two-groups", b"y,x,g\n1.0,0.1,a\n2.0,0.5,a\n3.5,0.9,b\n"),
         _fit("three-rows-slopes", b"y,x,g\n1.0,0.1,a\n2.0,0.5,a\n3.5,0.9,b\n", FS, message="observations"),
         _fit("more-columns-than-rows", _csv(BASE.iloc[:8].assign(f=list("abcdefgh"))), "y ~ f + (1 | g)",
