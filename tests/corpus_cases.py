@@ -376,6 +376,11 @@ def _args_cases() -> list[Case]:
         _args("demo-json", "demo", "--json", codes=(0,)),
         _args("profile", "fit", "{data.csv}", F, "--ci", "profile", "--json", codes=(0,)),
         _args("anova-1", "fit", "{data.csv}", "y ~ x + z + (1 | g)", "--anova", "1", "--json", codes=(0,)),
+        Case("args", "report-exact", ("report", "{data.csv}", FS, "-o", "report.html"), {"data.csv": _exact()},
+             codes=(2,), message="reproduces the response 'y' exactly", check=_no_file("report.html")),
+        Case("args", "report-directory", ("report", "{data.csv}", F, "-o", "{folder.html}"),
+             {"data.csv": BASE_CSV, "folder.html/keep": b""}, message="is a directory"),
+        _args("report-suffix", "report", "{data.csv}", F, "-o", "report.txt", message="must end in .html"),
         _args("kenward-roger-ml", "fit", "{data.csv}", F, "--ddf", "kenward-roger", "--ml", "--json"),
     ]
 

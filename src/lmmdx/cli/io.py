@@ -41,6 +41,7 @@ __all__ = [
     "read_metadata",
     "read_table",
     "write_table",
+    "write_text",
 ]
 
 _PARQUET = {".parquet", ".pq"}
@@ -450,7 +451,8 @@ def check_columns(frame: pd.DataFrame, numeric: Iterable[str], options: ReadOpti
             )
 
 
-def check_output(path: str, inputs: Iterable[str] = (), overwrite: bool = False, resume: bool = False) -> Path:
+def check_output(path: str, inputs: Iterable[str] = (), overwrite: bool = False, resume: bool = False,
+                 suffixes: tuple[str, ...] = (".parquet", ".pq", ".csv")) -> Path:
     """Refuse, before any work, an output that cannot be written or would destroy data.
 
     Parameters
@@ -463,6 +465,8 @@ def check_output(path: str, inputs: Iterable[str] = (), overwrite: bool = False,
         Replace an existing output.
     resume : bool
         Keep an existing output's rows (the run adds the missing ones).
+    suffixes : tuple of str
+        The file types the output may have.
 
     Returns
     -------
@@ -472,14 +476,15 @@ def check_output(path: str, inputs: Iterable[str] = (), overwrite: bool = False,
     ------
     DataError
     """
+    kinds = " or ".join(dict.fromkeys(s for s in suffixes if s != ".pq"))
     if path == STDIN or not path:
-        raise DataError("--out needs a file name ending in .parquet or .csv (standard output holds the summary)")
+        raise DataError(f"--out needs a file name ending in {kinds} (standard output holds the summary)")
     file = Path(path)
     if file.is_dir():
         raise DataError(f"cannot write {path}: it is a directory; give a file name inside it, e.g. "
                         f"{file / ('results' + (file.suffix or '.parquet'))}")
-    if file.suffix.lower() not in _PARQUET | {".csv"}:
-        raise DataError(f"cannot write {path}: the output must end in .parquet or .csv")
+    if file.suffix.lower() not in suffixes:
+        raise DataError(f"cannot write {path}: the output must end in {kinds}")
     target = os.path.realpath(file)
     for source in inputs:
         if source == STDIN:
@@ -548,6 +553,35 @@ def write_table(frame: pd.DataFrame, path: str | Path, metadata: dict[str, str] 
         raise
     except Exception as exc:  # noqa: BLE001 - pyarrow and the file system raise many types
         raise DataError(f"cannot write {path}: {_first_line(exc)}") from None
+    finally:
+        if temp_name:
+            try:
+                os.unlink(temp_name)
+            except OSError:
+                pass
+
+
+def write_text(text: str, path: str | Path) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically, as :func:`write_table` does.
+
+    Raises
+    ------
+    DataError
+        A file that cannot be written.
+    """
+    file = Path(path)
+    temp_name = ""
+    try:
+        descriptor, temp_name = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_name, 0o666 & ~_umask())
+        os.replace(temp_name, file)
+        temp_name = ""
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror or _first_line(exc)}") from None
     finally:
         if temp_name:
             try:

@@ -385,20 +385,18 @@ def _response_columns(patterns: str, columns: list[str], covariates: set[str]) -
     return list(dict.fromkeys(names))
 
 
-def _html_output(path: str) -> Any:
+def _html_output(path: str, data: str) -> Any:
     """The path of an HTML report, checked before any work; matplotlib must be installed."""
     from pathlib import Path
 
     from ..errors import DataError
     from ..report.figures.canvas import require_matplotlib
+    from .io import check_output
 
     file = Path(path)
     if file.suffix.lower() not in {".html", ".htm"}:
         raise DataError(f"cannot write {path}: the report must end in .html")
-    if file.is_dir():
-        raise DataError(f"cannot write {path}: it is a directory")
-    if not file.parent.is_dir():
-        raise DataError(f"cannot write {path}: no such folder {file.parent}")
+    check_output(path, [data], overwrite=True, suffixes=(".html", ".htm"))
     require_matplotlib()
     return file
 
@@ -407,11 +405,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..report.html.document import write_report
+    from .io import write_text
 
-    out = _html_output(args.out)
+    out = _html_output(args.out, args.data)
     result = _fit_from_args(args)
-    text = write_report(result, str(out), invariance=args.invariance, profile=args.profile,
+    text = write_report(result, None, invariance=args.invariance, profile=args.profile,
                         source=None if args.data == "-" else Path(args.data).name)
+    write_text(text, out)
     print(f"Wrote {out} ({len(text.encode()) / 1e3:,.0f} kB).")
     return 0
 
@@ -421,12 +421,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from ..batch.run import covariates, level_keys
     from ..errors import DataError
     from ..formula import parse_formula
-    from .io import check_output
+    from .io import check_output, write_text
     from .output import BatchOutput
     from .progress import progress_bar
 
     out = check_output(args.out, [args.data], overwrite=args.overwrite, resume=args.resume)
-    page = None if args.report is None else _html_output(args.report)
+    page = None if args.report is None else _html_output(args.report, args.data)
     parsed = parse_formula(args.formula)
     key = "response" if args.by is None else args.by
     output = BatchOutput(out, key, {"formula": parsed.text, "reml": str(not args.ml).lower()}, args.resume,
@@ -469,7 +469,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if page is not None:
         from ..report.html.batch import batch_page
 
-        page.write_text(batch_page(result), encoding="utf-8")
+        write_text(batch_page(result), page)
     resumed = f" ({len(skip & set(order)):,} kept from the earlier run)" if skip else ""
     if args.json:
         _print_json({**summary.to_dict(), "out": str(out), "rows_written": written, "resumed": len(skip & set(order)),
@@ -695,10 +695,15 @@ def _parser() -> argparse.ArgumentParser:
 
 class _SignalsAsInterrupts:
     """SIGTERM and SIGHUP raise :class:`~lmmdx.errors.Interrupted` in the main thread, as SIGINT raises
-    KeyboardInterrupt: pools shut down, finished work is saved, and the exit code says which signal."""
+    KeyboardInterrupt: pools shut down, finished work is saved, and the exit code says which signal.
 
-    def __init__(self) -> None:
+    Only for commands with work to save (``batch``): a Python handler runs only between bytecodes,
+    so a command inside a long C call would not stop; the others keep the default action (the
+    process ends at once, and its worker processes end with it)."""
+
+    def __init__(self, enabled: bool = True) -> None:
         self._previous: dict[int, Any] = {}
+        self._enabled = enabled
 
     def _raise(self, signum: int, frame: Any) -> None:
         from ..errors import Interrupted
@@ -708,7 +713,7 @@ class _SignalsAsInterrupts:
     def __enter__(self) -> None:
         import threading
 
-        if threading.current_thread() is not threading.main_thread():
+        if not self._enabled or threading.current_thread() is not threading.main_thread():
             return
         for name in ("SIGTERM", "SIGHUP"):
             number = getattr(signal, name, None)
@@ -739,7 +744,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..memory import out_of_memory
 
     try:
-        with _SignalsAsInterrupts(), warnings.catch_warnings(), single_threaded():
+        with _SignalsAsInterrupts(run is _cmd_batch), warnings.catch_warnings(), single_threaded():
             warnings.simplefilter("ignore")
             return run(args)  # the engine lifts single_threaded around large dense factorisations
     except LmmdxError as exc:

@@ -80,9 +80,17 @@ class VarparCriterion:
         return self.at_internal(self.theta_internal(varpar[:-1]), float(varpar[-1]))
 
     def vcov_beta(self, varpar: np.ndarray) -> np.ndarray:
-        """Var(β̂) = σ² (XᵀV⁻¹X)⁻¹ at ``varpar`` on the user's scale, shape (p, p)."""
+        """Var(β̂) = σ² (XᵀV⁻¹X)⁻¹ at ``varpar`` on the user's scale, shape (p, p).
+
+        NaN where the penalised system cannot be factored (a trial step of a numerical
+        derivative on an ill-conditioned model): the derivative is then undefined, not an error.
+        """
         varpar = np.asarray(varpar, dtype=np.float64)
-        solution = self.model.solve(self.theta_internal(varpar[:-1]), self.reml)
-        inv = np.linalg.inv(solution.lx)
+        try:
+            solution = self.model.solve(self.theta_internal(varpar[:-1]), self.reml)
+            inv = np.linalg.inv(solution.lx)
+        except np.linalg.LinAlgError:
+            p = self.model.blocks.p
+            return np.full((p, p), np.nan)
         a = self.model.scaling.x_transform
         return float(varpar[-1]) ** 2 * (a @ (inv.T @ inv) @ a.T)
