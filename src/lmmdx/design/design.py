@@ -122,7 +122,8 @@ class ModelData:
     rows : ndarray of bool, shape (len(frame),)
         The rows kept.
     data : DataFrame
-        The used columns on the rows kept (grouping factors are read from it).
+        The rows kept (grouping factors are read from it): ``frame`` itself when no row is
+        dropped (no copy), else the used columns on the rows kept.
     n_missing : int
     """
 
@@ -172,7 +173,7 @@ def model_data(formula: ModelFormula, frame: pd.DataFrame) -> ModelData:
     variables: dict[Expr, Variable] = {}
     for variable in formula.variables():
         variables[variable] = take(evaluator.variable(variable, _where(formula, variable)), keep)
-    data = frame.loc[:, used] if keep is None else frame.loc[keep, used]
+    data = frame if keep is None else frame.loc[keep, used]
     return ModelData(variables, ~missing, data, n_missing)
 
 

@@ -43,7 +43,9 @@ def _column_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     Factorised unsorted (cheaper), then the few levels are sorted and the codes renumbered.
     """
     values = column
-    if isinstance(column.dtype, pd.CategoricalDtype):
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iufb":  # numpy numbers: no pandas overhead
+        values = column.to_numpy()
+    elif isinstance(column.dtype, pd.CategoricalDtype):
         values = column.astype(str)
     try:
         codes, uniques = pd.factorize(values)
