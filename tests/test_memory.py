@@ -46,6 +46,8 @@ def test_estimate_grows_with_rows_columns_and_levels():
 
 
 def test_fit_refused_before_allocating(capsys, monkeypatch):
+    """sleepstudy's estimate is below the floor; with the floor at 0 it is compared as a large one is."""
+    monkeypatch.setattr(memory, "CHECK_FLOOR", 0)
     monkeypatch.setattr(memory, "available_bytes", lambda: 10_000)
     code, out, err = run(capsys, "fit", SLEEP, FORMULA)
     assert code == 2 and out == ""
@@ -66,6 +68,19 @@ def test_memory_error_anywhere_is_one_line(capsys, monkeypatch):
     assert err.startswith("lmmdx: error: out of memory fitting the model (an array of 61.0 MiB of shape "
                           "(2000000, 2, 2) could not be allocated); the machine has ")
     assert len(err.strip().splitlines()) == 1 and "internal error" not in err
+
+
+def test_small_estimates_do_not_ask_the_system(monkeypatch):
+    """Below the floor nothing is read from /proc (the answer could not matter); from it on, it is."""
+    asked = []
+    monkeypatch.setattr(memory, "available_bytes", lambda: asked.append(1) or 10)
+    memory.require(memory.CHECK_FLOOR - 1, "anything")
+    assert asked == []
+    with pytest.raises(ResourceError, match="needs about 0.02 GB for anything"):
+        memory.require(memory.CHECK_FLOOR, "anything")
+    assert asked == [1]
+    estimate = cross_products_bytes(180, 2, [2], [18])  # sleepstudy
+    assert 0 < estimate < memory.CHECK_FLOOR / 100
 
 
 def test_require_passes_when_memory_is_unknown(monkeypatch):
