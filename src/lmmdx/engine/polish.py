@@ -35,6 +35,7 @@ element lowers the criterion by more than the slack. Its numbers are returned as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -209,6 +210,7 @@ class _Problem:
         return 0.5 * (out + out.T)
 
 
+@lru_cache(maxsize=64)
 def _even_elements(sizes: tuple[int, ...]) -> dict[int, np.ndarray]:
     """For each diagonal element of θ, the other elements of its column of the factor.
 
@@ -222,13 +224,15 @@ def _even_elements(sizes: tuple[int, ...]) -> dict[int, np.ndarray]:
         index = {(int(r), int(c)): at + n for n, (r, c) in enumerate(zip(rows, cols, strict=True))}
         for c in range(k):
             out[index[(c, c)]] = np.array([index[(r, c)] for r in range(c + 1, k)], dtype=np.int64)
+            out[index[(c, c)]].setflags(write=False)  # cached: shared by every certificate
         at += len(index)
     return out
 
 
-def _newton_direction(hessian: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Step, decrement gᵀ|H|⁻¹g and smallest eigenvalue of H (|H|: eigenvalues made positive)."""
-    w, v = np.linalg.eigh(hessian)
+def _newton_direction(eigen: tuple[np.ndarray, np.ndarray], grad: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Step, decrement gᵀ|H|⁻¹g and smallest eigenvalue of H (|H|: eigenvalues made positive), from
+    ``eigen = numpy.linalg.eigh(H)`` (computed once per Hessian, which serves several steps)."""
+    w, v = eigen
     floor = _EIGEN_FLOOR * max(float(np.max(np.abs(w))), 1e-300)
     absolute = np.maximum(np.abs(w), floor)
     coef = v.T @ grad
@@ -243,6 +247,7 @@ def _solve_face(problem: _Problem, state: _State, tau: float) -> tuple[float, fl
     less than :data:`_FRESH` away from it in the Hessian's own metric.
     """
     hessian: np.ndarray | None = None
+    eigen = (np.zeros(0), np.zeros((0, 0)))
     h_point = state.theta
     previous = np.inf
     free = np.flatnonzero(~problem.held(state.theta))
@@ -256,8 +261,9 @@ def _solve_face(problem: _Problem, state: _State, tau: float) -> tuple[float, fl
             hessian, h_point, previous = problem.hessian(state, free), state.theta.copy(), np.inf
             if hessian is None:
                 return np.inf, float("nan"), "the Hessian cannot be evaluated"
+            eigen = np.linalg.eigh(hessian)
         fresh = bool(np.array_equal(h_point, state.theta))
-        step, decrement, min_eig = _newton_direction(hessian, state.grad[free])
+        step, decrement, min_eig = _newton_direction(eigen, state.grad[free])
         if decrement <= tau:
             moved = (state.theta - h_point)[free]
             if not fresh and float(moved @ hessian @ moved) > _FRESH:
@@ -267,9 +273,9 @@ def _solve_face(problem: _Problem, state: _State, tau: float) -> tuple[float, fl
                 # certified; one more full step (one evaluation) squares the distance to the optimum,
                 # so that the estimates do not depend on where the optimiser happened to stop
                 if _final_step(problem, state, free, step, tau):
-                    decrement = _newton_direction(hessian, state.grad[free])[1]
+                    decrement = _newton_direction(eigen, state.grad[free])[1]
                 return decrement, min_eig, ""
-            if not _negative_curvature_step(problem, state, free, hessian, tau):
+            if not _negative_curvature_step(problem, state, free, eigen, tau):
                 return decrement, min_eig, ""  # flat to within the noise along that direction
             hessian = None
             free = np.flatnonzero(~problem.held(state.theta))
@@ -328,10 +334,11 @@ def _line_search(problem: _Problem, state: _State, free: np.ndarray, step: np.nd
     return False, False
 
 
-def _negative_curvature_step(problem: _Problem, state: _State, free: np.ndarray, hessian: np.ndarray,
-                             tau: float) -> bool:
-    """Follow the most negative curvature direction (both ways) if the criterion falls by more than τ/2."""
-    w, v = np.linalg.eigh(hessian)
+def _negative_curvature_step(problem: _Problem, state: _State, free: np.ndarray,
+                             eigen: tuple[np.ndarray, np.ndarray], tau: float) -> bool:
+    """Follow the most negative curvature direction (both ways) if the criterion falls by more than τ/2
+    (``eigen``: the Hessian's eigendecomposition)."""
+    w, v = eigen
     if w[0] >= 0:
         return False
     direction = v[:, 0] / np.max(np.abs(v[:, 0]))
