@@ -19,6 +19,7 @@ from .engine import OptTrace, Solution, Tolerances, minimize
 from .engine.gradient import value_and_gradient
 from .engine.optimize import chain, minimize_with_gradient
 from .engine.polish import Certificate, certify
+from .engine.theta import ThetaLayout
 from .errors import FitError, LmmdxWarning
 from .formula import parse_formula
 from .model import Model
@@ -254,7 +255,7 @@ def _theta_names(model: Model) -> tuple[str, ...]:
     names = []
     for block in model.design.blocks:
         k = block.k
-        cols, rows = np.triu_indices(k)
+        rows, cols = ThetaLayout.tril(k)
         for r, c in zip(rows, cols, strict=True):
             if r == c:
                 names.append(f"{block.group}.{block.columns[r]}")
@@ -307,11 +308,10 @@ def assemble_fit(model: Model, solution: Solution, trace: OptTrace, reml: bool) 
     beta = scaling.beta_to_user(solution.beta)
     vcov = scaling.vcov_to_user(solution.vcov_beta)
     comps, corrs = _var_corr(model, sigma, factors)
-    modes, fitted = [], design.X @ beta if design.offset is None else design.X @ beta + design.offset
+    modes = []
     for block, b_int, transform in zip(design.blocks, solution.b, scaling.z_transforms, strict=True):
         b = scaling.y_scale * (b_int @ transform.T)
         modes.append(ConditionalModes(block.group, block.columns, block.factor.levels, b))
-        fitted = fitted + np.einsum("ij,ij->i", block.values, b[block.factor.codes])
     objective = solution.objective + scaling.objective_shift(design.nobs, design.X.shape[1], reml)
     return Fit(
         formula=design.formula.text,
@@ -328,8 +328,6 @@ def assemble_fit(model: Model, solution: Solution, trace: OptTrace, reml: bool) 
         random_effects=tuple(comps),
         correlations=tuple(corrs),
         conditional_modes=tuple(modes),
-        fitted=fitted,
-        residuals=design.response - fitted,
         converged=trace.converged,
         singular=singular,
         warnings=tuple(_messages(model, trace, singular, factors)),

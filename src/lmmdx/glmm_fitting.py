@@ -482,8 +482,6 @@ def assemble_glmm(model: GlmmModel, x: np.ndarray, trace: OptTrace, certificate:
         random_effects=tuple(comps),
         correlations=tuple(corrs),
         conditional_modes=tuple(modes),
-        fitted=mu,
-        residuals=model.y - mu,
         converged=trace.converged,
         singular=singular,
         warnings=tuple(messages),

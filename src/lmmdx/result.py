@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -144,6 +145,8 @@ class Fit(InformationCriteria):
     correlations : tuple of Correlation
     conditional_modes : tuple of ConditionalModes
     fitted, residuals : ndarray, shape (n,)
+        Properties computed on first use (a fit of a million rows does not pay for them unless
+        asked), then kept; read-only.
     converged : bool
         The optimum is certified (:attr:`certificate` holds: Newton decrement below its
         tolerance, no held parameter or direction of negative curvature lowers the criterion).
@@ -177,8 +180,6 @@ class Fit(InformationCriteria):
     random_effects: tuple[VarComp, ...]
     correlations: tuple[Correlation, ...]
     conditional_modes: tuple[ConditionalModes, ...]
-    fitted: np.ndarray
-    residuals: np.ndarray
     converged: bool
     singular: bool
     warnings: tuple[str, ...]
@@ -187,11 +188,42 @@ class Fit(InformationCriteria):
     n_missing: int
     model: Model
     theta_internal: np.ndarray
+    _derived: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("theta", "beta", "vcov_beta", "fitted", "residuals", "theta_internal"):
+        for name in ("theta", "beta", "vcov_beta", "theta_internal"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "ngroups", FrozenMapping(self.ngroups))
+
+    def _kept(self, name: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """A derived array, computed on first use and kept (read-only)."""
+        value = self._derived.get(name)
+        if value is None:
+            value = self._derived[name] = _frozen(compute())
+        return value
+
+    @property
+    def fitted(self) -> np.ndarray:
+        """Fitted values ``Xβ̂ + Zb̂`` (plus the offset), shape (n,), in the design's row order."""
+        return self._kept("fitted", self._fitted_values)
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """The response minus :attr:`fitted`, shape (n,)."""
+        return self._kept("residuals", lambda: self.model.design.response - self.fitted)
+
+    def _fitted_values(self) -> np.ndarray:
+        return self._linear_predictor()
+
+    def _linear_predictor(self) -> np.ndarray:
+        """``Xβ̂ + Zb̂`` plus the offset, on the user's scale."""
+        design = self.model.design
+        eta = design.X @ self.beta
+        if design.offset is not None:
+            eta = eta + design.offset
+        for block, modes in zip(design.blocks, self.conditional_modes, strict=True):
+            eta = eta + np.einsum("ij,ij->i", block.values, modes.values[block.factor.codes])
+        return eta
 
     # -- derived quantities -------------------------------------------------------------
     @property
@@ -443,6 +475,10 @@ class GlmmFit(Fit):
     vcov_method: str
     beta_internal: np.ndarray
     derivatives: Any
+
+    def _fitted_values(self) -> np.ndarray:
+        """The conditional means μ = g⁻¹(η)."""
+        return self.glmm.family.linkinv(Fit._linear_predictor(self))
 
     @property
     def glmm(self) -> GlmmModel:

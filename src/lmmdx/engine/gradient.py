@@ -150,7 +150,8 @@ def _dense_inverse_parts(
     uinv, info = lapack.dtrtri(np.array(lr[:nr, :nr].T, order="F"), lower=0)
     if info != 0:
         return None
-    uinv = np.triu(uinv)
+    if segments:  # their rows of U_R⁻¹ are read below (dtrmm reads the upper triangle only)
+        uinv = np.triu(uinv)
     if schur.wt is None:  # a single block: the leading rows are X's, not scaled by Λ
         assert dev.lead_t is not None
         wt = dev.lead_t[:, :nr]

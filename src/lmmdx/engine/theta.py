@@ -31,11 +31,7 @@ class ThetaLayout:
     @property
     def offsets(self) -> tuple[int, ...]:
         """Index in θ where each term starts."""
-        out, at = [], 0
-        for k in self.sizes:
-            out.append(at)
-            at += k * (k + 1) // 2
-        return tuple(out)
+        return _offsets(self.sizes)
 
     @property
     def ntheta(self) -> int:
@@ -88,3 +84,12 @@ def _tril(k: int) -> tuple[np.ndarray, np.ndarray]:
     rows.setflags(write=False)
     cols.setflags(write=False)
     return rows, cols
+
+
+@lru_cache(maxsize=256)
+def _offsets(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    out, at = [], 0
+    for k in sizes:
+        out.append(at)
+        at += k * (k + 1) // 2
+    return tuple(out)
