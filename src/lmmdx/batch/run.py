@@ -38,7 +38,7 @@ from .record import STATUS_COLUMNS, error_row, fit_row
 from .shared import SharedDesign
 from .summary import BatchSummary, Outcome, summarise
 
-__all__ = ["BatchResult", "covariates", "fit_many", "level_keys"]
+__all__ = ["BatchJob", "BatchResult", "covariates", "fit_many", "level_keys", "run_chunk"]
 
 #: Name of the placeholder response of the shared design (never shown).
 _TEMPLATE = "__lmmdx_template_response__"
@@ -74,7 +74,7 @@ class BatchResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Job:
+class BatchJob:
     """Everything a worker needs (inherited by forked workers, pickled otherwise)."""
 
     formula: ModelFormula
@@ -87,9 +87,27 @@ class _Job:
     rows: np.ndarray | None
     levels: tuple[np.ndarray, ...] | None
 
+    def common(self) -> BatchJob:
+        """What every chunk needs: without ``responses``' own columns (a chunk brings its own)."""
+        if self.by is not None:
+            return self
+        return replace(self, frame=self.frame.drop(columns=list(self.keys)))
+
+    def columns(self, indices: Sequence[int]) -> pd.DataFrame | None:
+        """The data a chunk of fits brings to :meth:`common`: its response columns (None for ``by``)."""
+        if self.by is not None:
+            return None
+        return self.frame.loc[:, [self.keys[i] for i in indices]]
+
+    def with_columns(self, columns: pd.DataFrame | None) -> BatchJob:
+        """:meth:`common` with a chunk's :meth:`columns` put back."""
+        if columns is None:
+            return self
+        return replace(self, frame=pd.concat([self.frame, columns], axis=1))
+
 
 _Result = tuple[int, dict[str, Any], tuple[Finding, ...], Outcome]
-_JOB: _Job | None = None
+_JOB: BatchJob | None = None
 _LIMITS: Any = None
 
 
@@ -103,7 +121,7 @@ def _plain_numeric(column: pd.Series) -> bool:
     return isinstance(dtype, np.dtype) and dtype.kind in "fiu"
 
 
-def _fit_response(job: _Job, name: str) -> tuple[dict[str, Any], tuple[Finding, ...], int]:
+def _fit_response(job: BatchJob, name: str) -> tuple[dict[str, Any], tuple[Finding, ...], int]:
     formula = _with_response(job.formula, name)
     column = job.frame[name]
     if job.shared is not None and job.rows is not None and _plain_numeric(column):
@@ -122,7 +140,7 @@ def _fit_response(job: _Job, name: str) -> tuple[dict[str, Any], tuple[Finding, 
     return row, findings, design.n_missing
 
 
-def _fit_level(job: _Job, index: int) -> tuple[dict[str, Any], tuple[Finding, ...], int]:
+def _fit_level(job: BatchJob, index: int) -> tuple[dict[str, Any], tuple[Finding, ...], int]:
     assert job.levels is not None
     design = build_design(job.formula, job.frame.iloc[job.levels[index]])
     fit = fit_design(design, reml=job.reml, optimizer=job.optimizer)
@@ -130,7 +148,7 @@ def _fit_level(job: _Job, index: int) -> tuple[dict[str, Any], tuple[Finding, ..
     return row, findings, design.n_missing
 
 
-def _run_one(job: _Job, index: int) -> _Result:
+def _run_one(job: BatchJob, index: int) -> _Result:
     key = job.keys[index]
     try:
         if job.by is None:
@@ -149,12 +167,17 @@ def _run_one(job: _Job, index: int) -> _Result:
     return index, row, findings, Outcome(pairs, None, dropped)
 
 
+def run_chunk(job: BatchJob, indices: Sequence[int]) -> list[_Result]:
+    """Fit ``indices`` of ``job.keys``: ``(index, row, findings, outcome)`` each, errors in their rows."""
+    return [_run_one(job, index) for index in indices]
+
+
 def _run_chunk(indices: list[int]) -> list[_Result]:
     assert _JOB is not None
-    return [_run_one(_JOB, index) for index in indices]
+    return run_chunk(_JOB, indices)
 
 
-def _start_worker(job: _Job) -> None:
+def _start_worker(job: BatchJob) -> None:
     global _JOB, _LIMITS
     _JOB = job
     _LIMITS = threadpool_limits(1)  # one BLAS thread per process: the matrices are small
@@ -166,16 +189,20 @@ def _chunks(indices: list[int], workers: int) -> list[list[int]]:
     return [indices[start:start + size] for start in range(0, total, size)]
 
 
-def _table_rows(job: _Job, part: list[_Result]) -> list[dict[str, Any]]:
+def _table_rows(job: BatchJob, part: list[_Result]) -> list[dict[str, Any]]:
     key_column = "response" if job.by is None else job.by
     return [{key_column: job.keys[i], **row} for i, row, _, _ in part]
 
 
-def _execute(job: _Job, indices: list[int], workers: int, progress: Progress | None,
-             sink: Sink | None) -> list[_Result]:
+def _execute(job: BatchJob, indices: list[int], workers: int, progress: Progress | None,
+             sink: Sink | None, client: Any = None) -> list[_Result]:
     """Fit ``indices`` of ``job.keys``; each finished chunk goes to ``sink`` as soon as it is done."""
     total = len(indices)
-    workers = worker_count(workers, total)
+    if client is not None:  # a Dask cluster (lmmdx.distributed sits above batch: imported only then)
+        from ..distributed.batch import cluster_workers
+        workers = cluster_workers(client)
+    else:
+        workers = worker_count(workers, total)
     chunks = _chunks(indices, workers)
     results: list[_Result] = []
     if progress is not None:
@@ -188,6 +215,11 @@ def _execute(job: _Job, indices: list[int], workers: int, progress: Progress | N
         if progress is not None:
             progress(len(results), total)
 
+    if client is not None:
+        from ..distributed.batch import run_chunks
+
+        run_chunks(client, job, chunks, collect)
+        return results
     if workers <= 1 or len(chunks) <= 1:
         global _JOB
         previous, _JOB = _JOB, job
@@ -291,6 +323,7 @@ def fit_many(
     progress: Progress | None = None,
     sink: Sink | None = None,
     skip: Collection[str] = (),
+    client: Any = None,
 ) -> BatchResult:
     """Fit ``formula`` to many responses, or once per level of a column.
 
@@ -316,6 +349,11 @@ def fit_many(
     skip : collection of str
         Responses or levels (as strings) not to fit, e.g. those already in a resumed output;
         they are absent from the result.
+    client : dask.distributed.Client, optional
+        Fit on this Dask cluster instead (``workers`` is then ignored): the shared design is
+        sent to every worker once, the responses go in chunks, and a chunk lost with its worker
+        is fitted again (:mod:`lmmdx.distributed.batch`). Same table as without. Needs
+        ``pip install 'lmmdx[dask]'``.
 
     Returns
     -------
@@ -349,8 +387,8 @@ def fit_many(
         bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
         levels = tuple(order[bounds[i]:bounds[i + 1]] for i in range(len(keys)))
         todo = [i for i, key in enumerate(keys) if key not in skipped]
-    job = _Job(parsed, frame, keys, by, reml, optimizer, shared, rows, levels)
-    results = sorted(_execute(job, todo, workers, progress, sink), key=lambda r: r[0])
+    job = BatchJob(parsed, frame, keys, by, reml, optimizer, shared, rows, levels)
+    results = sorted(_execute(job, todo, workers, progress, sink, client), key=lambda r: r[0])
     key_column = "response" if by is None else by
     table = pd.DataFrame([{key_column: keys[i], **row} for i, row, _, _ in results])
     if table.empty:

@@ -8,6 +8,7 @@ nothing prints a traceback (set ``LMMDX_DEBUG=1`` to see one).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -251,6 +252,25 @@ def _progress(label: str) -> Callable[[int, int], None] | None:
     return update
 
 
+def _add_cluster_args(parser: argparse.ArgumentParser, what: str) -> None:
+    group = parser.add_argument_group(
+        "on a Dask cluster", f"{what} (needs pip install 'lmmdx[dask]'; a remote cluster's workers need lmmdx too)")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="the address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    where.add_argument("--dask-local", type=_counter(1), metavar="N",
+                       help="start a Dask cluster of N worker processes on this machine (ended with the command)")
+
+
+def _cluster(args: argparse.Namespace) -> Any:
+    """The Dask client the options ask for (a context manager), or None."""
+    if args.scheduler is None and args.dask_local is None:
+        return None
+    from ..distributed.cluster import cluster_client
+
+    return cluster_client(args.scheduler, args.dask_local)
+
+
 def _add_bootstrap_args(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--seed", type=_counter(0), default=None,
                         help=f"seed of the {what}, a whole number >= 0 (default: fresh entropy)")
@@ -421,16 +441,21 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from ..batch.run import covariates, level_keys
     from ..errors import DataError
     from ..formula import parse_formula
+    from .chunks import ChunkedOutput
     from .io import check_output, write_text
     from .output import BatchOutput
     from .progress import progress_bar
 
+    if args.workers is not None and (args.scheduler or args.dask_local):
+        raise DataError("--workers is for this machine's processes: with --scheduler or --dask-local the cluster's "
+                        "workers fit (leave --workers out)")
     out = check_output(args.out, [args.data], overwrite=args.overwrite, resume=args.resume)
     page = None if args.report is None else _html_output(args.report, args.data)
     parsed = parse_formula(args.formula)
     key = "response" if args.by is None else args.by
-    output = BatchOutput(out, key, {"formula": parsed.text, "reml": str(not args.ml).lower()}, args.resume,
-                         args.overwrite)
+    cluster = _cluster(args)
+    output = ChunkedOutput(BatchOutput(out, key, {"formula": parsed.text, "reml": str(not args.ml).lower()},
+                                       args.resume, args.overwrite), cluster is not None, args.resume, args.overwrite)
     responses: list[str] = []
 
     def response_columns(names: list[str]) -> list[str]:
@@ -450,9 +475,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
               f"row in {out}.")
         return 0
     try:
-        with progress_bar(enabled=not args.no_progress) as progress, _step("fitting the batch"):
+        with contextlib.ExitStack() as stack:
+            client = None if cluster is None else stack.enter_context(cluster)
+            progress = stack.enter_context(progress_bar(enabled=not args.no_progress))
+            stack.enter_context(_step("fitting the batch"))
             result = fit_many(args.formula, frame, responses=responses or None, by=args.by, reml=not args.ml,
-                              workers=workers, progress=progress, sink=output.add, skip=skip)
+                              workers=workers, progress=progress, sink=output.add, skip=skip, client=client)
     except KeyboardInterrupt as exc:
         finished = len(output.new)
         written = output.finish(order) if output.new or output.previous else 0
@@ -640,6 +668,9 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--workers", type=_counter(0), default=None, metavar="N",
                        help="worker processes (default and 0: one per CPU; never more than the CPUs)")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _add_cluster_args(batch, "fit the batch on a Dask cluster: the shared design goes to each worker once, the "
+                      "responses in chunks, each finished chunk saved at once to FILE.parts/ (one Parquet file per "
+                      "chunk) until the results table is written; a chunk lost with its worker is fitted again")
     batch.add_argument("--report", metavar="FILE.html", help="also write an HTML summary: finding codes, worst fits")
     batch.set_defaults(run=_cmd_batch)
     compare = sub.add_parser(
