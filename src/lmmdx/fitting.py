@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from .errors import FitError, LmmdxWarning
 from .formula import parse_formula
 from .model import Model
 from .result import ConditionalModes, Correlation, Fit, VarComp
+
+if TYPE_CHECKING:
+    from .distributed.outofcore import DaskFit
 
 __all__ = ["ENGINE_FAILURE", "fit", "fit_design", "fit_model"]
 
@@ -52,14 +55,17 @@ _POLISH_XTOL = 1e-8
 
 
 def fit(formula: str, data: Any, reml: bool = True, optimizer: str = "bobyqa", family: str | None = None,
-        link: str | None = None, nagq: int = 1) -> Fit:
+        link: str | None = None, nagq: int = 1) -> Fit | DaskFit:
     """Fit a linear (or, with ``family``, generalised linear) mixed model written in lme4's syntax.
 
     Parameters
     ----------
     formula : str
         E.g. ``"y ~ x + (x | group)"``.
-    data : pandas.DataFrame, polars.DataFrame or pyarrow.Table
+    data : pandas.DataFrame, polars.DataFrame, pyarrow.Table or dask.dataframe.DataFrame
+        A dask DataFrame is fitted out of core, partition by partition, on the current Dask
+        client (:func:`lmmdx.distributed.outofcore.fit_dask`): the result is then a
+        :class:`~lmmdx.distributed.outofcore.DaskFit` (the estimates, without the rows).
     reml : bool
         REML (default) or maximum likelihood.
     optimizer : str
@@ -78,6 +84,12 @@ def fit(formula: str, data: Any, reml: bool = True, optimizer: str = "bobyqa", f
     LmmdxError
         A one-line description of what is wrong with the formula or the data.
     """
+    if type(data).__module__.split(".")[0] == "dask":  # out of core (lmmdx.distributed sits above: lazily)
+        if family is not None and str(family).lower() != "gaussian":
+            raise FitError("out-of-core fits (a dask DataFrame) are linear mixed models only: leave family out")
+        from .distributed.outofcore import fit_dask
+
+        return fit_dask(formula, data, reml=reml, optimizer=optimizer)
     if family is not None and str(family).lower() != "gaussian":
         from .glmm_fitting import fit_glmm
 
@@ -312,11 +324,12 @@ def assemble_fit(model: Model, solution: Solution, trace: OptTrace, reml: bool) 
     for block, b_int, transform in zip(design.blocks, solution.b, scaling.z_transforms, strict=True):
         b = scaling.y_scale * (b_int @ transform.T)
         modes.append(ConditionalModes(block.group, block.columns, block.factor.levels, b))
-    objective = solution.objective + scaling.objective_shift(design.nobs, design.X.shape[1], reml)
+    nobs = model.blocks.n  # the design's rows, or (an out-of-core fit's row-free design) the blocks' count
+    objective = solution.objective + scaling.objective_shift(nobs, design.X.shape[1], reml)
     return Fit(
         formula=design.formula.text,
         reml=reml,
-        nobs=design.nobs,
+        nobs=nobs,
         ngroups={block.group: block.nlevels for block in design.blocks},
         objective=float(objective),
         theta=theta_user,

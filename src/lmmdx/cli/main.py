@@ -284,6 +284,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from ..report.payload import anova_payload, fit_payload
     from ..report.text import fit_summary
 
+    cluster = _cluster(args)
+    if cluster is not None:
+        return _fit_out_of_core(args, cluster)
     result = _fit_from_args(args)
     if getattr(args, "family", None):
         return _glmm_fit_output(result, args)
@@ -311,6 +314,49 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if table is not None:
         print()
         print(table)
+    if intervals is not None:
+        print()
+        print(intervals)
+    return 0
+
+
+def _fit_out_of_core(args: argparse.Namespace, cluster: Any) -> int:
+    """``lmmdx fit DATA FORMULA --scheduler ADDRESS | --dask-local N``: Parquet read and fitted partition by
+    partition on the cluster (:mod:`lmmdx.distributed.outofcore`)."""
+    from ..errors import DataError
+    from .progress import progress_bar
+
+    asked = [option for option, given in (("--family", args.family), ("--anova", args.anova),
+                                          (f"--ci {args.ci}", args.ci in ("profile", "bootstrap")),
+                                          ("--ddf kenward-roger", args.ddf == "kenward-roger")) if given]
+    if asked:
+        raise DataError(f"{asked[0]} is not available for an out-of-core fit (it needs the rows); the fit gives "
+                        "estimates, Satterthwaite tests and Wald intervals (--ci wald)")
+    if args.data == "-":
+        raise DataError("an out-of-core fit reads Parquet files, not standard input: give a file, a folder of them "
+                        "or a pattern such as 'data/*.parquet'")
+    from ..distributed.outofcore import fit_dask, read_parquet
+
+    frame = read_parquet(args.data, args.formula)
+    with cluster as client, progress_bar(label="fitting out of core") as progress, _step("fitting out of core"):
+        result = fit_dask(args.formula, frame, reml=not args.ml, client=client, progress=progress)
+    intervals = None
+    if args.ci == "wald":
+        from ..inference.intervals import wald_intervals
+
+        tester = result.tests()
+        intervals = wald_intervals(result.fit, args.level, "satterthwaite" if args.ddf != "none" else "none",
+                                   tester if args.ddf != "none" else None)
+    if args.json:
+        payload = result.to_dict()
+        if intervals is not None:
+            from ..report.payload import intervals_payload
+
+            payload["intervals"] = intervals_payload(intervals)
+            payload["interval_notes"] = list(intervals.notes)
+        _print_json(payload)
+        return 0
+    print(result.summary())
     if intervals is not None:
         print()
         print(intervals)
@@ -622,6 +668,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_bootstrap_args(fit, "bootstrap")
     fit.add_argument("--anova", type=int, choices=[1, 3], nargs="?", const=3,
                      help="add the type III (default) or type I ANOVA table of the fixed-effect terms")
+    _add_cluster_args(fit, "fit out of core: DATA is Parquet (a file, a folder or a pattern such as "
+                      "'data/*.parquet'), read partition by partition on the workers; the client holds only the "
+                      "cross-product blocks")
     fit.set_defaults(run=_cmd_fit)
     remedy = sub.add_parser(
         "remedy",

@@ -19,7 +19,8 @@ from .matrix import check_values, model_matrix
 from .random import ReBlock
 from .response import glm_response
 
-__all__ = ["Design", "ModelData", "build_design", "check_response", "model_data", "used_columns"]
+__all__ = ["Design", "ModelData", "build_design", "check_levels", "check_repeated", "check_response", "model_data",
+           "offset_values", "response_values", "used_columns"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +178,13 @@ def model_data(formula: ModelFormula, frame: pd.DataFrame) -> ModelData:
     return ModelData(variables, ~missing, data, n_missing)
 
 
-def _response(formula: ModelFormula, frame: pd.DataFrame, variables: Mapping[Expr, Variable]) -> np.ndarray:
+def response_values(formula: ModelFormula, frame: pd.DataFrame, variables: Mapping[Expr, Variable]) -> np.ndarray:
+    """The response of a linear mixed model on the evaluated rows (numeric, one column, finite).
+
+    Raises
+    ------
+    DataError
+    """
     expr = formula.response
     value = variables[expr]
     label = expr.name if isinstance(expr, Name) else expr.text
@@ -210,7 +217,8 @@ def check_response(y: np.ndarray, name: str) -> None:
         )
 
 
-def _offset(formula: ModelFormula, variables: Mapping[Expr, Variable], n: int) -> np.ndarray | None:
+def offset_values(formula: ModelFormula, variables: Mapping[Expr, Variable], n: int) -> np.ndarray | None:
+    """The sum of the formula's ``offset()`` terms on the evaluated rows (None without any)."""
     if not formula.fixed.offsets:
         return None
     total = np.zeros(n)
@@ -267,12 +275,12 @@ def build_design(
     label = formula.response_label
     weights = None
     if family is None:
-        y = _response(formula, frame, variables)
+        y = response_values(formula, frame, variables)
         check_response(y, label)
     else:
         read = glm_response(formula, variables, family)
         y, weights = read.y, read.weights
-    offset = _offset(formula, variables, n)
+    offset = offset_values(formula, variables, n)
     fixed = fixed_effects(formula.fixed, variables, n)
     if fixed.X.shape[1] >= y.shape[0]:
         raise DataError(
@@ -291,10 +299,10 @@ def build_design(
         if lhs.values.shape[1] == 0:
             raise FormulaError(f"the random term {term.text} has no columns")
         effects = tuple(INTERCEPT if a == 0 else term.lhs.terms[a - 1].label for a in lhs.assign)
-        _check_repeated(blocks, term, lhs.names)
+        check_repeated(blocks, term, lhs.names)
         blocks.append(ReBlock(term, factor, lhs.names, lhs.values, effects))
     if check_identifiable:
-        _check_levels(blocks, n, glmm=family is not None)
+        check_levels(blocks, n, glmm=family is not None)
     blocks.sort(key=lambda b: -b.nlevels)
     if offset is not None and family is None:
         y = y - offset
@@ -302,7 +310,7 @@ def build_design(
                   weights)
 
 
-def _check_repeated(blocks: list[ReBlock], term: RandomTerm, names: tuple[str, ...]) -> None:
+def check_repeated(blocks: list[ReBlock], term: RandomTerm, names: tuple[str, ...]) -> None:
     """Refuse a random effect given twice for one grouping factor (e.g. ``(1 | g) + (1 | g)``):
     only the sum of its two variances is identifiable, and the optimiser would search a ridge."""
     for block in blocks:
@@ -315,7 +323,7 @@ def _check_repeated(blocks: list[ReBlock], term: RandomTerm, names: tuple[str, .
                 )
 
 
-def _check_levels(blocks: list[ReBlock], n: int, glmm: bool = False) -> None:
+def check_levels(blocks: list[ReBlock], n: int, glmm: bool = False) -> None:
     """lme4's per-term checks: at least two levels, fewer levels than observations.
 
     Each term must also have fewer random effects (levels × columns) than observations

@@ -43,7 +43,7 @@ def cluster_client(scheduler: str | None = None, local: int | None = None) -> It
     if local is not None:
         if local < 1:
             raise DataError(f"a local Dask cluster needs at least 1 worker, not {local}")
-        cluster = LocalCluster(n_workers=local, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=local, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                silence_logs=logging.ERROR, host="127.0.0.1")
         try:
             with Client(cluster) as client:

@@ -109,9 +109,10 @@ def fit_summary(fit: Fit, tests: Sequence[CoefTest] | None = None, check: WaldCh
                        [[f"{fit.aic:.4f}", f"{fit.bic:.4f}", f"{fit.loglik:.4f}", f"{fit.objective:.4f}",
                          str(fit.df_resid)]], "rrrrr")
     sd = fit.sigma if fit.sigma > 0 else 1.0
-    quart = np.quantile(fit.residuals / sd, [0, 0.25, 0.5, 0.75, 1])
-    lines += ["", "Scaled residuals:", *table(["Min", "1Q", "Median", "3Q", "Max"],
-                                               [[f"{v:.4f}" for v in quart]], "rrrrr")]
+    if fit.residuals.size:  # an out-of-core fit has no rows here (lmmdx.distributed reports their moments)
+        quart = np.quantile(fit.residuals / sd, [0, 0.25, 0.5, 0.75, 1])
+        lines += ["", "Scaled residuals:", *table(["Min", "1Q", "Median", "3Q", "Max"],
+                                                   [[f"{v:.4f}" for v in quart]], "rrrrr")]
     lines += ["", "Random effects:", *_random_effects(fit)]
     groups = ", ".join(f"{g}, {n}" for g, n in fit.ngroups.items())
     lines.append(f"Number of obs: {fit.nobs}, groups:  {groups}")
