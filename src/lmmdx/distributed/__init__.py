@@ -3,6 +3,9 @@
 * :mod:`lmmdx.distributed.batch`: :func:`lmmdx.fit_many` with ``client=`` sends the shared
   design to every worker once and the responses in chunks; a chunk lost with its worker is
   fitted again.
+* :mod:`lmmdx.distributed.outofcore`: :func:`lmmdx.fit` of a ``dask.dataframe.DataFrame``,
+  partition by partition (:mod:`lmmdx.distributed.partition`): the client holds only the
+  cross-product blocks.
 * :mod:`lmmdx.distributed.cluster`: the client of the command line's ``--scheduler`` and
   ``--dask-local``.
 
